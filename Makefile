@@ -21,9 +21,12 @@ build: deps
 	@.ci/venv $(PYTHON) $(VENV)
 	@.ci/build $(VENV) $(BUILDDIR)
 
-# The main job.
+# The main job: the demo game server under the pyhost launcher (isolated:
+# sys.path is exactly build/demo._pth), with the live console on.
+CONSOLE ?= 127.0.0.1:0
 run: build
-	$(VENV)/bin/python -m pyhost.leaks examples/leaky_workload.py
+	@$(VENV)/bin/python -m pyhost.demo.pathfile build/demo._pth
+	$(VENV)/bin/pyhost --paths build/demo._pth --console $(CONSOLE) -m pyhost.demo
 
 test: deps
 	@PYTHON=$(PYTHON) .ci/test-all
