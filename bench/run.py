@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Runs every pyhost benchmark, one after the other, each printing its table.
 
-    python bench/run.py [leaks] [startup] [echo]
+    python bench/run.py [leaks] [startup] [echo] [console]
 
 With no argument it runs them all.  Each benchmark is its own script (see
 bench/*.py and bench/echo/run.py) and can be run alone the same way; this
@@ -16,6 +16,7 @@ BENCHMARKS = {
     "leaks": HERE / "leaks.py",
     "startup": HERE / "startup.py",
     "echo": HERE / "echo" / "run.py",
+    "console": HERE / "console.py",
 }
 
 
