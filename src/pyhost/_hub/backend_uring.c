@@ -77,12 +77,18 @@ uring_cancel(pyhost__backend *base, pyhost__op *op)
 }
 
 /* Submit what is queued and block in io_uring_enter until a CQE or the
- * timeout.  liburing 2.3's wait helpers retry when a signal interrupts the
- * wait; we must return -EINTR instead so that Python's handlers run. */
+ * timeout.  The submit asks for events too: with DEFER_TASKRUN, the
+ * completions that arrived since the last enter (data for a pending recv)
+ * become CQEs only in an enter with GETEVENTS.  After a plain submit in
+ * which a recv completed inline, we would return that one CQE alone and
+ * leave the others for another loop turn and another enter (measured:
+ * about 4x more enters per round trip at 100 connections).  liburing
+ * 2.3's wait helpers retry when a signal interrupts the wait; we must
+ * return -EINTR instead so that Python's handlers run. */
 static int
 uring_enter_wait(uring_backend *be, int64_t timeout_ns)
 {
-    int err = io_uring_submit(&be->ring);
+    int err = io_uring_submit_and_get_events(&be->ring);
     if (err < 0 && err != -EBUSY && err != -EAGAIN) {
         return err;
     }
