@@ -135,6 +135,7 @@ hub_io *pyhost__hub_io_start(HubObject *self, int kind, int fd, void *buf,
                              size_t len, int flags, uint32_t events,
                              double timeout);
 void pyhost__hub_io_completed(HubObject *self, hub_io *io);
+void pyhost__hub_dispatch(HubObject *self, pyhost__op **done, int n);
 void pyhost__hub_io_cancel(HubObject *self, hub_io *io);
 PyObject *pyhost__hub_io_wait(HubObject *self, hub_io *io);
 Py_ssize_t pyhost__hub_io_result(hub_io *io);

@@ -359,15 +359,7 @@ hub_poll(HubObject *self, int64_t timeout_ns)
         PyErr_WriteUnraisable((PyObject *)self);
         return;
     }
-    int rearm = 0;
-    for (int i = 0; i < n; i++) {
-        hub_io *io = (hub_io *)((char *)done[i] - offsetof(hub_io, op));
-        pyhost__hub_io_completed(self, io);
-        rearm |= io == self->wake_io;
-    }
-    if (rearm) {
-        pyhost__hub_arm_wake(self);
-    }
+    pyhost__hub_dispatch(self, done, n);
 }
 
 /* The hub greenlet's body: runs until the greenlet is killed. */

@@ -114,6 +114,22 @@ cancel:
     }
 }
 
+/* Hand each completed operation to its waiter, and re-arm the hub's own
+ * wake-up operation if it was among them. */
+void
+pyhost__hub_dispatch(HubObject *self, pyhost__op **done, int n)
+{
+    int rearm = 0;
+    for (int i = 0; i < n; i++) {
+        hub_io *io = (hub_io *)((char *)done[i] - offsetof(hub_io, op));
+        pyhost__hub_io_completed(self, io);
+        rearm |= io == self->wake_io;
+    }
+    if (rearm) {
+        pyhost__hub_arm_wake(self);
+    }
+}
+
 /* The backend reported io's completion: detach it and wake its tasklet. */
 void
 pyhost__hub_io_completed(HubObject *self, hub_io *io)
@@ -344,6 +360,22 @@ fail_view:
 
 /* ---- socket calls ---------------------------------------------------- */
 
+/* The socket calls all take the fd first, then somewhere an int (flags or
+ * poll events) followed by the timeout: parse those three.  Return 0, or
+ * -1 with an exception set. */
+static int
+hub_parse_call(PyObject *const *args, Py_ssize_t at, int *fd, int *value,
+               double *timeout)
+{
+    if ((*fd = pyhost_long_as_int(args[0])) == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if ((*value = pyhost_long_as_int(args[at])) == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    return pyhost__hub_parse_timeout(args[at + 1], timeout);
+}
+
 /* recv(fd, nbytes, flags, timeout) -> bytes */
 HUB_NO_ASAN
 PyObject *
@@ -356,16 +388,10 @@ pyhost__hub_recv_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "recv(fd, nbytes, flags, timeout)");
         return NULL;
     }
-    if ((fd = pyhost_long_as_int(args[0])) == -1 && PyErr_Occurred()) {
+    if (hub_parse_call(args, 2, &fd, &flags, &timeout) < 0) {
         return NULL;
     }
     if ((nbytes = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if ((flags = pyhost_long_as_int(args[2])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (pyhost__hub_parse_timeout(args[3], &timeout) < 0) {
         return NULL;
     }
     if (nbytes < 0) {
@@ -404,16 +430,10 @@ pyhost__hub_recv_into_meth(HubObject *self, PyObject *const *args,
                         "recv_into(fd, buffer, nbytes, flags, timeout)");
         return NULL;
     }
-    if ((fd = pyhost_long_as_int(args[0])) == -1 && PyErr_Occurred()) {
+    if (hub_parse_call(args, 3, &fd, &flags, &timeout) < 0) {
         return NULL;
     }
     if ((nbytes = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if ((flags = pyhost_long_as_int(args[3])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (pyhost__hub_parse_timeout(args[4], &timeout) < 0) {
         return NULL;
     }
     if (nbytes < 0) {
@@ -450,13 +470,7 @@ pyhost__hub_send_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_TypeError, "send(fd, data, flags, timeout)");
         return NULL;
     }
-    if ((fd = pyhost_long_as_int(args[0])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if ((flags = pyhost_long_as_int(args[2])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (pyhost__hub_parse_timeout(args[3], &timeout) < 0) {
+    if (hub_parse_call(args, 2, &fd, &flags, &timeout) < 0) {
         return NULL;
     }
     if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
@@ -482,13 +496,7 @@ pyhost__hub_sendall_meth(HubObject *self, PyObject *const *args,
         PyErr_SetString(PyExc_TypeError, "sendall(fd, data, flags, timeout)");
         return NULL;
     }
-    if ((fd = pyhost_long_as_int(args[0])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if ((flags = pyhost_long_as_int(args[2])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (pyhost__hub_parse_timeout(args[3], &timeout) < 0) {
+    if (hub_parse_call(args, 2, &fd, &flags, &timeout) < 0) {
         return NULL;
     }
     if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
@@ -538,13 +546,7 @@ pyhost__hub_wait_fd_meth(HubObject *self, PyObject *const *args,
         PyErr_SetString(PyExc_TypeError, "wait_fd(fd, events, timeout)");
         return NULL;
     }
-    if ((fd = pyhost_long_as_int(args[0])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if ((events = pyhost_long_as_int(args[1])) == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (pyhost__hub_parse_timeout(args[2], &timeout) < 0) {
+    if (hub_parse_call(args, 1, &fd, &events, &timeout) < 0) {
         return NULL;
     }
     if (fd < 0) {
@@ -751,15 +753,7 @@ pyhost__hub_close_fd_meth(HubObject *self, PyObject *arg)
         pyhost__op *done[HUB_BATCH];
         int n = self->backend->ops->wait(self->backend, spins ? 1000000 : 0,
                                          done, HUB_BATCH);
-        int rearm = 0;
-        for (int i = 0; i < n; i++) {
-            hub_io *io = (hub_io *)((char *)done[i] - offsetof(hub_io, op));
-            pyhost__hub_io_completed(self, io);
-            rearm |= io == self->wake_io;
-        }
-        if (rearm) {
-            pyhost__hub_arm_wake(self);
-        }
+        pyhost__hub_dispatch(self, done, n);
     }
     self->backend->ops->forget_fd(self->backend, fd);
     Py_RETURN_NONE;
