@@ -54,14 +54,14 @@ def main(argv=None):
               f"connect a client: {_python_command()} -m pyhost.demo.client "
               f"--port {port}", file=sys.stderr, flush=True)
 
-    main_tasklet = pyhost.spawn(serve, args.host, args.port, ready)
+    server = pyhost.spawn(serve, args.host, args.port, ready)
     try:
         pyhost.run()
     except KeyboardInterrupt:
         print("pyhost demo: stopped", file=sys.stderr)
     finally:
-        if main_tasklet.alive:
-            main_tasklet.kill()
+        if server.alive:
+            server.kill()
 
 
 if __name__ == "__main__":

@@ -108,7 +108,7 @@ def _parse_step(args):
     return dx, dy
 
 
-def _serve_client(world, conn, addr):
+def _serve_client(world, conn):
     reader = conn.makefile("rb")
     player = None
 
@@ -196,5 +196,5 @@ def serve(host="127.0.0.1", port=0, ready=None, clock_period=1.0):
         ready(listener.getsockname()[:2])
     pyhost.spawn(_clock, world, clock_period)
     while True:
-        conn, addr = listener.accept()
-        pyhost.spawn(_serve_client, world, conn, addr)
+        conn, _ = listener.accept()
+        pyhost.spawn(_serve_client, world, conn)
