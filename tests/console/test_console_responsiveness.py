@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 
 from pyhost import _console, console
 
@@ -85,7 +87,21 @@ def test_responsiveness_page_reports_a_stall_in_progress(client):
     assert r["gil_waiting_for"] in ("probe", "page")
 
 
-def test_python_pages_answer_while_main_thread_runs_python(client):
+@pytest.fixture
+def patient_client():
+    # Here the worker shares the GIL with a CPU-bound main thread (a 5 ms
+    # switch interval each way), so a page runs at a fraction of its speed:
+    # what this test checks is that pages answer, not the 1 s default
+    # deadline, whose 503 has its own test below.
+    url = console.start(sample_interval=0, deadline=3.0)
+    try:
+        yield Client(url)
+    finally:
+        console.stop()
+
+
+def test_python_pages_answer_while_main_thread_runs_python(patient_client):
+    client = patient_client
     proc = start_client(client, "timeline", 0.3, 1.5)
     end = time.monotonic() + 2.5
     n = 0
@@ -119,7 +135,7 @@ def test_python_pages_answer_while_main_thread_runs_python(client):
     assert proc.returncode == 0, err
     for status, secs in json.loads(out):
         assert status == 200
-        assert secs < 1.0
+        assert secs < 3.0
 
 
 def test_a_slow_page_answers_503_and_the_console_recovers(client):
