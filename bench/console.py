@@ -18,7 +18,8 @@ import sys
 import threading
 import time
 
-from pyhost import _console, console
+from pyhost import console
+from pyhost.console import _server
 
 CLIENT = r"""
 import http.client, json, sys, threading, time
@@ -67,7 +68,7 @@ def measure(condition, seconds, port_c, token, port_s):
                             stdout=subprocess.PIPE, text=True)
     time.sleep(0.2)
     if condition == "main thread holds the GIL in C":
-        _console._hold_gil(seconds)
+        _server._hold_gil(seconds)
     elif condition == "main thread runs Python":
         end = time.monotonic() + seconds
         while time.monotonic() < end:

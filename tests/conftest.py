@@ -1,16 +1,12 @@
 # SPDX-License-Identifier: MIT
-"""Shared pytest set-up: where test artifacts go, and the sanitizer flag."""
-import os
+"""Shared pytest set-up: where test artifacts go.  The sanitizer flag and
+the slow-down helper are in testenv.py (importable from every test)."""
 import pathlib
 
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-
-# Set by .ci/test-all for the ASan+UBSan run: timing-sensitive assertions
-# (responsiveness bounds) widen under it, never disappear.
-SANITIZED = os.environ.get("PYHOST_SANITIZED") == "1"
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 //
-// browser.mjs: the console's browser test, driven by test_console_browser.py.
+// browser.mjs: the console's browser test, driven by test_console_in_chromium.py.
 // Debian's chromium through playwright-core (headless, fresh profile):
 // open the overview with the token, go to Leaks, open a leaked object,
 // follow a referent and a referrer, take a snapshot and see the diff.

@@ -19,7 +19,7 @@ import weakref
 import pytest
 
 from pyhost import console
-from pyhost._console_pages import handles
+from pyhost.console.pages import handles
 
 
 def test_token_redirect_never_leaves_the_console(client):
@@ -131,7 +131,8 @@ def test_stop_while_python_pages_are_in_flight():
     hangs (libmicrohttpd aborts if it stops with a suspended connection)."""
     code = textwrap.dedent("""
         import http.client, threading
-        from pyhost import console, _console
+        from pyhost import console
+        from pyhost.console import _server
         bad = []
         for cycle in range(15):
             url = console.start(sample_interval=0, deadline=0.5)
@@ -155,7 +156,7 @@ def test_stop_while_python_pages_are_in_flight():
             ts = [threading.Thread(target=ask) for _ in range(6)]
             for t in ts:
                 t.start()
-            _console._hold_gil(0.05)
+            _server._hold_gil(0.05)
             console.stop()
             done.set()
             for t in ts:
@@ -202,7 +203,7 @@ def test_subinterpreters_are_refused():
     pytest.importorskip("_testcapi", reason="needs _testcapi")
     code = textwrap.dedent("""
         import _testcapi
-        ret = _testcapi.run_in_subinterp("import pyhost._console")
+        ret = _testcapi.run_in_subinterp("import pyhost.console._server")
         print("ret", ret)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,

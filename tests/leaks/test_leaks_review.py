@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from pyhost import _leaks, leaks
+from pyhost import leaks
+from pyhost.leaks import _graph
 
 
 def test_frame_refs_claiming_too_many_references_is_refused():
@@ -22,20 +23,20 @@ def test_frame_refs_claiming_too_many_references_is_refused():
     claim = (value,) * 5
     with pytest.raises(ValueError, match="frame_refs claims more references "
                                          "to a float"):
-        _leaks.scan(held=True, frame_refs=claim, rank_limit=0)
+        _graph.scan(held=True, frame_refs=claim, rank_limit=0)
     del claim
     assert sys.getrefcount(value) == before
     assert holder[0] is value
     # An honest claim is still accepted.
-    _leaks.scan(held=True, frame_refs=(value,), rank_limit=0)
+    _graph.scan(held=True, frame_refs=(value,), rank_limit=0)
     assert sys.getrefcount(value) == before
 
 
-@pytest.mark.parametrize("limit", [2 ** 62 + 1, _leaks.MAX_RANK_LIMIT + 1])
+@pytest.mark.parametrize("limit", [2 ** 62 + 1, _graph.MAX_RANK_LIMIT + 1])
 def test_huge_rank_limit_is_refused(limit):
     # 2**62 + 1 made the ranking table's size loop forever.
     with pytest.raises(ValueError, match="rank_limit"):
-        _leaks.scan([[]], rank_limit=limit)
+        _graph.scan([[]], rank_limit=limit)
     with pytest.raises(ValueError, match="rank_limit must be <="):
         leaks.orphans(rank_limit=limit)
     with pytest.raises(ValueError, match="rank_limit must be <="):
@@ -46,7 +47,7 @@ def test_exclude_converted_by_the_scan_is_not_an_orphan():
     # exclude given as a set: the scan turns it into a new list of its
     # own, which no object refers to; it is the scan's, not a finding.
     marker = ["marker"]
-    orphans, _ = _leaks.scan(exclude={1, 2}, rank_limit=0)
+    orphans, _ = _graph.scan(exclude={1, 2}, rank_limit=0)
     own = [f for f in orphans
            if type(f.obj) is list and f.obj in ([1, 2], [2, 1])]
     assert own == []

@@ -13,7 +13,7 @@
  * changes, so a missing or extra reference on it can neither be seen nor
  * do harm.  Always 0 on 3.11, where nothing is immortal. */
 static inline int
-pyhost_is_immortal(PyObject *obj)
+pyhost__is_immortal(PyObject *obj)
 {
 #if PY_VERSION_HEX >= 0x030E0000
     return PyUnstable_IsImmortal(obj);
@@ -29,7 +29,7 @@ pyhost_is_immortal(PyObject *obj)
  * the (normalized) exception instance with its traceback attached, or NULL
  * if no exception is set.  3.12 deprecated PyErr_Fetch for this. */
 static inline PyObject *
-pyhost_err_take(void)
+pyhost__err_take(void)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     return PyErr_GetRaisedException();
@@ -58,7 +58,7 @@ pyhost_err_take(void)
  * are never freed: counts that large are treated the same.  Mortal counts
  * never come near either bound. */
 static inline int
-pyhost_refcnt_is_immortal_value(Py_ssize_t refcnt)
+pyhost__refcnt_is_immortal(Py_ssize_t refcnt)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     return refcnt >= ((Py_ssize_t)1 << 31) && refcnt < ((Py_ssize_t)1 << 40);
@@ -76,9 +76,9 @@ pyhost_refcnt_is_immortal_value(Py_ssize_t refcnt)
 #endif
 
 /* Raise exc (stealing the reference; NULL clears); the inverse of
- * pyhost_err_take. */
+ * pyhost__err_take. */
 static inline void
-pyhost_err_set_raised(PyObject *exc)
+pyhost__err_set_raised(PyObject *exc)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     PyErr_SetRaisedException(exc);
@@ -95,7 +95,7 @@ pyhost_err_set_raised(PyObject *exc)
 
 /* PyLong_AsInt (3.13+): -1 with an exception set on error. */
 static inline int
-pyhost_long_as_int(PyObject *obj)
+pyhost__long_as_int(PyObject *obj)
 {
 #if PY_VERSION_HEX >= 0x030D0000
     return PyLong_AsInt(obj);
@@ -118,10 +118,10 @@ pyhost_long_as_int(PyObject *obj)
  * list gc.get_objects() builds (3.12+: PyUnstable_GC_VisitObjects, which
  * stops when visit returns 0).  Returns 0, or -1 on 3.11, which has no
  * such walk: the caller falls back to gc.get_objects(). */
-typedef int (*pyhost_gc_visit_t)(PyObject *obj, void *arg);
+typedef int (*pyhost__gc_visit_t)(PyObject *obj, void *arg);
 
 static inline int
-pyhost_gc_visit_objects(pyhost_gc_visit_t visit, void *arg)
+pyhost__gc_visit_objects(pyhost__gc_visit_t visit, void *arg)
 {
 #if PY_VERSION_HEX >= 0x030C0000
     PyUnstable_GC_VisitObjects(visit, arg);

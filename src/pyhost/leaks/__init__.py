@@ -14,7 +14,7 @@ Every finding is ranked by what it keeps alive.  A plain interpreter
 already has hundreds of orphans and external holds, so compare:
 snapshot() / diff(old, new) / growth(since), or check(func) which runs a
 callable the way regrtest -R does.  ``python -m pyhost.leaks SCRIPT`` runs a
-script and reports; ``pytest -p pyhost.pytest_leaks --leaks`` checks tests.
+script and reports; ``pytest -p pyhost.leaks.pytest_plugin --leaks`` checks tests.
 """
 from ._check import CheckResult, check
 from ._scan import (Finding, backref_chain, census, held_externally,

@@ -4,7 +4,7 @@ import reprlib
 import sys
 import types
 
-from .. import _leaks
+from . import _graph
 
 _repr = reprlib.Repr()
 _repr.maxstring = 40
@@ -173,7 +173,7 @@ def is_machinery(obj):
     if obj is None or obj is True or obj is False or obj is Ellipsis \
             or obj is NotImplemented:
         return True  # singletons every C function returns
-    if type(obj) is str and _leaks.is_interned(obj):
+    if type(obj) is str and _graph.is_interned(obj):
         return True  # identifiers: shared by code objects (not gc-tracked)
     if type(obj) is dict:
         try:

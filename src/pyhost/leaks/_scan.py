@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-"""The scans of pyhost.leaks: thin wrappers around pyhost._leaks.
+"""The scans of pyhost.leaks: thin wrappers around pyhost._graph.
 
 Each wrapper leaves out what the scan itself brings along: the frames of
 the calling thread's stack, the containers the wrapper builds, the objects
@@ -9,9 +9,9 @@ Finding, whose references later scans discount.
 import gc
 import sys
 
-from .. import _leaks
+from . import _graph
 
-Finding = _leaks.Finding
+Finding = _graph.Finding
 
 # Types whose instances no scan reports (filled by the modules that define
 # them); a list so that appending after import is seen by every scan.
@@ -56,7 +56,7 @@ def _stack():
             loc = f.f_locals
             if type(loc) is dict:
                 # the frame, loc, the argument, and findings that hold it
-                if sys.getrefcount(loc) == 3 + _leaks.hidden_count(loc):
+                if sys.getrefcount(loc) == 3 + _graph.hidden_count(loc):
                     _PRIVATE_SNAPSHOTS.append(loc)
                 frames.append(loc)
                 if not gc.is_tracked(loc):
@@ -96,7 +96,7 @@ def _check_int(name, value, minimum, maximum=None):
 
 
 def _check_rank_limit(rank_limit):
-    _check_int("rank_limit", rank_limit, 0, _leaks.MAX_RANK_LIMIT)
+    _check_int("rank_limit", rank_limit, 0, _graph.MAX_RANK_LIMIT)
 
 
 def _sorted(findings):
@@ -106,7 +106,7 @@ def _sorted(findings):
 
 
 def _run_scan(objects, want_orphans, want_held, rank_limit):
-    """One _leaks.scan() with this thread's stack left out.
+    """One _graph.scan() with this thread's stack left out.
 
     The exclude tuple holds this very frame: it is deleted before
     returning, or the frame and the tuple would keep each other (and
@@ -117,7 +117,7 @@ def _run_scan(objects, want_orphans, want_held, rank_limit):
     else:
         exclude, frame_refs, walk_extra = _stack_frames(), (), ()
     try:
-        return _leaks.scan(objects, orphans=want_orphans, held=want_held,
+        return _graph.scan(objects, orphans=want_orphans, held=want_held,
                            exclude=exclude, exclude_types=tuple(_OWN_TYPES),
                            rank_limit=rank_limit, frame_refs=frame_refs,
                            walk_extra=walk_extra)
@@ -179,7 +179,7 @@ def census(objects=None):
     if objects is not None and not isinstance(objects, list):
         raise TypeError(
             f"objects must be a list or None, not {type(objects).__name__}")
-    counts = _leaks.census(objects)
+    counts = _graph.census(objects)
     for tp in (Finding, *_OWN_TYPES):
         counts.pop(tp, None)
     return counts
@@ -199,5 +199,5 @@ def backref_chain(obj, roots=None, max_depth=20):
                         f"{type(roots).__name__}")
     else:
         roots = list(roots)
-    return _leaks.backref_chain(obj, roots, max_depth,
+    return _graph.backref_chain(obj, roots, max_depth,
                                 tuple(_OWN_TYPES))

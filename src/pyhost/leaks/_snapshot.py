@@ -15,7 +15,7 @@ import gc
 import time
 import weakref
 
-from .. import _leaks
+from . import _graph
 from . import _report
 from ._scan import (DEFAULT_RANK_LIMIT, _check_int, _register_own_type,
                     scan_both)
@@ -120,7 +120,7 @@ def snapshot(*, rank_limit=DEFAULT_RANK_LIMIT):
     objects = gc.get_objects()
     try:
         census = _census(objects)
-        keys = _leaks.identities(objects)
+        keys = _graph.identities(objects)
         for other in list(_LIVE):
             # each holds two lists (orphans, held) and a dict (census)
             for tp, n in ((list, 2), (dict, 1)):
@@ -159,7 +159,7 @@ def diff(old, new, *, samples=3, sample_types=20):
         # and dicts too, and are no sample of anything.
         own = {id(c) for s in list(_LIVE)
                for c in (s.orphans, s.held, s.census)}
-        picked = _leaks.new_objects(
+        picked = _graph.new_objects(
             old.keys, new.keys, tuple(g.type for g in grown[:sample_types]),
             samples + 2 * len(own))
         for g in grown[:sample_types]:
