@@ -3,9 +3,12 @@
  * test_backends.c: both hub backends deliver the same completions: a recv
  * that waits then gets data, a cancelled recv that leaves the data in the
  * socket, a poll on a reset socket (readiness, not an error), and a stale
- * user_data being ignored.  Exits 77 (skip) for io_uring when the ring
- * cannot be set up here (seccomp, sysctl); epoll must always pass.
+ * user_data being ignored.  Exits T_EXIT_SKIP for io_uring when the ring
+ * cannot be set up here (seccomp, sysctl); epoll must always pass.  Each
+ * step prints the backend and its name first, so a failed CHECK reads
+ * under the step it belongs to.
  */
+#include "helpers.h"
 #include "hub.h"
 
 #include <errno.h>
@@ -15,20 +18,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define CHECK(cond)                                                           \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: [%s] check failed: %s\n", __FILE__,       \
-                    __LINE__, name, #cond);                                   \
-            return 1;                                                         \
-        }                                                                     \
-    } while (0)
-
 /* Wait until op completes (at most ~1 s); return 0 when it did. */
 static int
-wait_for(pyhost__backend *be, pyhost__op *op)
+wait_for(pyhost__backend_t *be, pyhost__op_t *op)
 {
-    pyhost__op *done[8];
+    pyhost__op_t *done[8];
     for (int i = 0; i < 100 && !op->completed; i++) {
         int n = be->ops->wait(be, 10000000, done, 8);
         for (int k = 0; k < n; k++) {
@@ -39,19 +33,19 @@ wait_for(pyhost__backend *be, pyhost__op *op)
 }
 
 static int
-run(const char *name, pyhost__optab *tab, pyhost__backend *be)
+run(const char *name, pyhost__optab_t *tab, pyhost__backend_t *be)
 {
     int sv[2];
     char buf[16];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
 
-    /* 1. recv waits, then gets the data sent later. */
-    pyhost__op op = {
-        .kind = PYHOST_OP_RECV, .fd = sv[0], .buf = buf, .len = sizeof(buf)};
+    printf("[%s] 1. recv waits, then gets the data sent later\n", name);
+    pyhost__op_t op = {
+        .kind = PYHOST__OP_RECV, .fd = sv[0], .buf = buf, .len = sizeof(buf)};
     CHECK(pyhost__optab_add(tab, &op) == 0);
     uint64_t first_ud = op.user_data;
     CHECK(be->ops->submit(be, &op) == 0);
-    pyhost__op *done[8];
+    pyhost__op_t *done[8];
     CHECK(be->ops->wait(be, 20000000, done, 8) == 0);
     CHECK(write(sv[1], "hello", 5) == 5);
     CHECK(wait_for(be, &op) == 0);
@@ -59,9 +53,11 @@ run(const char *name, pyhost__optab *tab, pyhost__backend *be)
     /* The slot is reused with a new generation: the old id is stale. */
     CHECK(pyhost__optab_lookup(tab, first_ud) == NULL);
 
-    /* 2. a cancelled recv completes with -ECANCELED, consuming nothing. */
-    pyhost__op op2 = {
-        .kind = PYHOST_OP_RECV, .fd = sv[0], .buf = buf, .len = sizeof(buf)};
+    printf("[%s] 2. a cancelled recv ends with -ECANCELED, consuming "
+           "nothing\n",
+           name);
+    pyhost__op_t op2 = {
+        .kind = PYHOST__OP_RECV, .fd = sv[0], .buf = buf, .len = sizeof(buf)};
     CHECK(pyhost__optab_add(tab, &op2) == 0);
     CHECK(op2.user_data != first_ud);
     CHECK(be->ops->submit(be, &op2) == 0);
@@ -72,9 +68,9 @@ run(const char *name, pyhost__optab *tab, pyhost__backend *be)
     CHECK(write(sv[1], "x", 1) == 1);
     CHECK(recv(sv[0], buf, sizeof(buf), MSG_DONTWAIT) == 1 && buf[0] == 'x');
 
-    /* 3. poll on a socket whose peer vanished: readiness with HUP. */
-    pyhost__op op3 = {
-        .kind = PYHOST_OP_POLL, .fd = sv[0], .events = POLLIN | POLLOUT};
+    printf("[%s] 3. poll on a socket whose peer vanished: readiness\n", name);
+    pyhost__op_t op3 = {
+        .kind = PYHOST__OP_POLL, .fd = sv[0], .events = POLLIN | POLLOUT};
     close(sv[1]);
     CHECK(pyhost__optab_add(tab, &op3) == 0);
     CHECK(be->ops->submit(be, &op3) == 0);
@@ -84,26 +80,28 @@ run(const char *name, pyhost__optab *tab, pyhost__backend *be)
     close(sv[0]);
     CHECK(tab->live == 0);
     printf("ok: %s\n", name);
-    return 0;
+    return T_EXIT_PASS;
 }
 
 int
 main(void)
 {
-    pyhost__optab tab;
-    pyhost__backend *be;
+    pyhost__optab_t tab;
+    pyhost__backend_t *be;
     int status = 0;
 
+    /* Line-buffered: each step's line comes before a failed CHECK's. */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     pyhost__optab_init(&tab);
     if (pyhost__epoll_create(&tab, &be) != 0) {
         fprintf(stderr, "epoll_create failed\n");
-        return 1;
+        return T_EXIT_FAIL;
     }
     status |= run("epoll", &tab, be);
     be->ops->destroy(be);
     pyhost__optab_fini(&tab);
-    if (status) {
-        return 1;
+    if (status != T_EXIT_PASS) {
+        return T_EXIT_FAIL;
     }
 
     pyhost__optab_init(&tab);
@@ -111,10 +109,10 @@ main(void)
     if (err < 0) {
         printf("skip: io_uring unavailable (%s)\n", strerror(-err));
         pyhost__optab_fini(&tab);
-        return 77;
+        return T_EXIT_SKIP;
     }
     status |= run("uring", &tab, be);
     be->ops->destroy(be);
     pyhost__optab_fini(&tab);
-    return status ? 1 : 0;
+    return status != T_EXIT_PASS ? T_EXIT_FAIL : T_EXIT_PASS;
 }

@@ -12,7 +12,7 @@ import pyhost
 import pyhost.socket as psocket
 from pyhost import tasklets
 
-from hub_helpers import margin
+from testenv import scaled
 
 
 def test_inside_and_outside_timeout(backend):
@@ -22,14 +22,19 @@ def test_inside_and_outside_timeout(backend):
     srv = stdsocket.create_server(("127.0.0.1", 0))
     port = srv.getsockname()[1]
     server_errors = []
-
     eofs = []
+    client_closed = threading.Event()
 
     def server():
         for outside in (False, True):
             conn, _ = srv.accept()
             with conn:
-                time.sleep(0.3)
+                if outside:
+                    # Answer only once the client's recv has timed out
+                    # and it has closed the socket.
+                    client_closed.wait(scaled(10))
+                else:
+                    time.sleep(0.3)  # the client's recv is waiting
                 try:
                     if outside:
                         # The client timed out and closed: a FIN, so
@@ -53,7 +58,8 @@ def test_inside_and_outside_timeout(backend):
     with pytest.raises(TimeoutError):
         c.recv(5)
     c.close()
-    th.join(margin(5))
+    client_closed.set()
+    th.join(scaled(10))
     srv.close()
     assert server_errors == []
     assert eofs == [b"", b""]
@@ -73,7 +79,7 @@ def test_close_wakes_the_waiting_tasklet_with_ebadf(backend):
     pyhost.schedule()
     assert tasklets.get_hub().pending == 1
     a.close()
-    t.join(margin(1))
+    t.join(scaled(5))
     assert len(errors) == 1
     assert errors[0].errno == errno.EBADF
     assert "closed in another tasklet" in str(errors[0])
@@ -92,7 +98,7 @@ def test_peer_of_a_graceful_close_reads_eof_not_reset(backend):
         pyhost.schedule()
         c.close()
         t.join()
-        peer.settimeout(margin(2))
+        peer.settimeout(scaled(5))
         assert peer.recv(10) == b""  # FIN, not ECONNRESET
         try:
             peer.send(b"after close")

@@ -17,7 +17,7 @@ import pyhost
 import pyhost.socket as psocket
 from pyhost import tasklets
 
-from hub_helpers import SANITIZED, margin
+from testenv import SANITIZED, scaled
 
 
 def _fd_count():
@@ -52,7 +52,9 @@ def test_reset_wakes_only_its_own_waiter(backend):
     peers[0].setsockopt(stdsocket.SOL_SOCKET, stdsocket.SO_LINGER,
                         struct.pack("ii", 1, 0))
     peers[0].close()
-    pyhost.sleep(0.05)
+    deadline = time.monotonic() + scaled(5)  # only against a hang
+    while 0 not in outcome and time.monotonic() < deadline:
+        pyhost.sleep(0.005)
     assert isinstance(outcome.get(0), ConnectionResetError)
     assert 1 not in outcome  # the other waiter still waits
     peers[1].sendall(b"fine")
@@ -126,10 +128,8 @@ def test_sigint_reaches_the_main_tasklet_while_hub_waits(backend,
     with a, b:
         th = _in_main_after(0.05, lambda: os.kill(os.getpid(),
                                                   signal.SIGINT))
-        t0 = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
             a.recv(10)  # no timeout: only the signal can end this
-        assert time.monotonic() - t0 < margin(1.0)
         th.join()
         assert tasklets.get_hub().pending == 0
         b.sendall(b"still ok")

@@ -247,3 +247,66 @@ def test_failed_ring_setup_falls_back_to_epoll_with_one_warning():
     assert backend == "epoll" and count == "1"
     assert "io_uring is unavailable" in message
     assert "Operation not permitted" in message
+
+
+def test_recv_into_a_4gib_buffer_waits_for_data(backend):
+    """recv_into a 4 GiB buffer waits for data like any other recv (a
+    32-bit length, such as io_uring's SQE field, would wrap to 0 and the
+    recv would complete at once with 0, a false EOF)."""
+    import mmap
+    try:
+        big = mmap.mmap(-1, 4 << 30, flags=mmap.MAP_PRIVATE |
+                        mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0))
+    except (OSError, OverflowError) as exc:
+        pytest.skip(f"cannot map 4 GiB of address space here: {exc}")
+    a, b = psocket.socketpair()
+    with big, a, b:
+        def send_later():
+            pyhost.sleep(0.02)
+            b.sendall(b"hello")
+        pyhost.spawn(send_later)
+        assert a.recv_into(big) == 5
+        assert big[:5] == b"hello"
+        pyhost.run()
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", None])
+def test_getaddrinfo_returns_enums_like_the_stdlib(backend, host):
+    """getaddrinfo's family and type are AddressFamily / SocketKind enum
+    members, equal to the stdlib's answer."""
+    got = psocket.getaddrinfo(host, 80, stdsocket.AF_INET,
+                              stdsocket.SOCK_STREAM)
+    want = stdsocket.getaddrinfo(host, 80, stdsocket.AF_INET,
+                                 stdsocket.SOCK_STREAM)
+    assert got == want
+    for (family, kind, *_), (wfamily, wkind, *_) in zip(got, want):
+        assert type(family) is type(wfamily) is stdsocket.AddressFamily
+        assert type(kind) is type(wkind) is stdsocket.SocketKind
+        assert family.name == "AF_INET" and kind.name == "SOCK_STREAM"
+
+
+@pytest.mark.parametrize("name", ["getnameinfo", "gethostbyname",
+                                  "gethostbyname_ex", "gethostbyaddr",
+                                  "getaddrinfo"])
+def test_failing_resolver_call_keeps_no_reference_to_its_argument(
+        backend, name):
+    """A resolver call that fails keeps no reference to its argument while
+    its exception (and traceback) lives, as CPython's
+    testRefCountGetNameInfo checks."""
+    func = getattr(psocket, name)
+    # A fresh, uninterned string; getnameinfo fails with TypeError (it
+    # wants a tuple), the others with a resolver error.
+    arg = "pyhost-refcount-" + name + ".invalid"
+    before = sys.getrefcount(arg)
+    try:
+        if name == "getnameinfo":
+            func(arg, 0)
+        elif name == "getaddrinfo":
+            func(arg, 80)
+        else:
+            func(arg)
+    except (TypeError, OSError) as exc:
+        # While the exception (and its traceback) lives.
+        assert sys.getrefcount(arg) == before, exc
+    else:
+        pytest.fail("the call should have failed")

@@ -13,13 +13,12 @@ operation completes.  Each OS thread has its own hub, created on first use.
     print(ch.receive())
 """
 
-import math
 import sys
 import traceback
 
 import greenlet
 
-from . import _hub
+from . import _deadline, _hub
 from ._resolver import call_in_thread
 
 __all__ = [
@@ -39,17 +38,6 @@ class TaskletExit(greenlet.GreenletExit):
 def getmain():
     """Return this thread's main tasklet (its root greenlet)."""
     return _hub.get_hub().main
-
-
-def _check_seconds(seconds, what):
-    if seconds is None:
-        return None
-    seconds = float(seconds)
-    if math.isnan(seconds):
-        raise ValueError(f"{what}: Invalid value NaN (not a number)")
-    if seconds < 0:
-        raise ValueError(f"{what}: seconds must be non-negative")
-    return seconds
 
 
 class tasklet(greenlet.greenlet):
@@ -155,7 +143,7 @@ class tasklet(greenlet.greenlet):
 
     def join(self, timeout=None):
         """Wait until the tasklet has finished; return True if it has."""
-        timeout = _check_seconds(timeout, "join")
+        timeout = _deadline.check(timeout)
         if self._finished:
             return True
         if not self._scheduled:
@@ -167,14 +155,10 @@ class tasklet(greenlet.greenlet):
         key = object()
         entry = (g, key)
         self._joiners.append(entry)
-        timer = None
-        if timeout is not None:
-            timer = hub.call_later(timeout, hub.wake, g, key, False)
         try:
-            return bool(hub.park(key))
+            # _finish() wakes us with True; a timeout returns TIMED_OUT.
+            return hub.park(key, timeout) is True
         finally:
-            if timer is not None:
-                timer.cancel()
             if entry in self._joiners:
                 self._joiners.remove(entry)
 
@@ -201,18 +185,16 @@ def schedule():
 
 def sleep(seconds=0):
     """Park the current tasklet for seconds (0: just schedule())."""
-    seconds = _check_seconds(seconds, "sleep")
+    if seconds is None:
+        raise TypeError("sleep() argument must be a number, not None")
+    seconds = _deadline.check(seconds)
     hub = _hub.get_hub()
     if seconds == 0:
         hub.yield_()
         return
-    g = getcurrent()
-    key = object()
-    timer = hub.call_later(seconds, hub.wake, g, key)
-    try:
-        hub.park(key)
-    finally:
-        timer.cancel()
+    # Nobody wakes this key: the park ends at its deadline (or with an
+    # exception thrown in).
+    hub.park(object(), seconds)
 
 
 def run(timeout=None):
@@ -222,7 +204,7 @@ def run(timeout=None):
     is blocked with nothing pending that could wake it, False when timeout
     seconds passed first.
     """
-    timeout = _check_seconds(timeout, "run")
+    timeout = _deadline.check(timeout)
     hub = _hub.get_hub()
     if getcurrent() is not hub.main:
         raise RuntimeError("run() must be called from the main tasklet")
@@ -320,7 +302,7 @@ class Timeout(BaseException):
 
     def __init__(self, seconds=None, exception=None):
         super().__init__(seconds)
-        self.seconds = _check_seconds(seconds, "Timeout")
+        self.seconds = _deadline.check(seconds)
         self.exception = exception
         self._timer = None
 

@@ -192,10 +192,10 @@ class CooperativeLock:
     The lock itself is a real lock, so it still excludes OS threads.  A
     waiting tasklet is woken at once when a tasklet of its own thread
     releases the lock, and re-checks every few milliseconds for a release
-    by another OS thread (which cannot switch to it).  Parking uses the
-    hub's park/wake/call_later, the primitive pyhost's channel and join are
-    built on: a wake-up that finds the waiter gone (its timer fired first)
-    is refused, never blocks the releaser.
+    by another OS thread (which cannot switch to it).  Waiting is the hub's
+    timed park (park(key, timeout) and wake), the primitive pyhost's
+    channel, join and sleep are built on: a wake-up that finds the waiter
+    gone (its park timed out first) is refused, never blocks the releaser.
     """
 
     __slots__ = ("_lock", "_waiters", "__weakref__")
@@ -210,8 +210,8 @@ class CooperativeLock:
         if not blocking and timeout != -1:
             raise ValueError("can't specify a timeout for a non-blocking "
                              "call")
-        if timeout < 0 and timeout != -1:
-            raise ValueError("timeout value must be a non-negative number")
+        from pyhost.tasklets import _deadline
+        deadline = None if timeout == -1 else _deadline.deadline(timeout)
         if self._lock.acquire(False):
             return True
         if not blocking:
@@ -221,22 +221,23 @@ class CooperativeLock:
         import greenlet
         from pyhost.tasklets import _hub
         hub = _hub.get_hub()
-        deadline = None if timeout == -1 else _time.monotonic() + timeout
         delay = _POLL_MIN
         while True:
             wait = delay
-            if deadline is not None:
-                wait = min(wait, deadline - _time.monotonic())
-                if wait <= 0:
+            left = _deadline.left(deadline)
+            if left is not None:
+                if left == 0:
                     return self._lock.acquire(False)
+                wait = min(wait, left)
             entry = (_threading.get_ident(), greenlet.getcurrent(),
                      object())
             self._waiters.append(entry)
-            timer = hub.call_later(wait, hub.wake, entry[1], entry[2], False)
             try:
-                hub.park(entry[2])
+                # A release in this thread wakes us with True; else the
+                # park times out and we poll for a release by another
+                # OS thread.
+                hub.park(entry[2], wait)
             finally:
-                timer.cancel()
                 self._waiters.remove(entry)
             if self._lock.acquire(False):
                 return True

@@ -13,14 +13,13 @@ whole call.  No epoll/devpoll objects: they would block the hub.
 
 import math as _math
 import select as _stdselect
-import time as _time
 from select import (  # noqa: F401
     error, POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL,
     POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND, POLLMSG, POLLRDHUP,
     PIPE_BUF,
 )
 
-from . import _hub
+from . import _deadline, _hub
 
 # The originals, captured at import so that a monkey patch that installs
 # this module's functions into `select` cannot make them call themselves.
@@ -39,19 +38,15 @@ def _fileno(obj):
 def _wait_any(fd_events, deadline):
     """Park until one of {fd: events} is ready or deadline passes.
     Return False once the deadline has passed."""
-    left = None
-    if deadline is not None:
-        left = deadline - _time.monotonic()
-        if left <= 0:
-            return False
+    left = _deadline.left(deadline)
+    if left == 0:
+        return False
     hub = _hub.get_hub()
     if not fd_events:
-        if left is None:
-            hub.park(object())  # nothing can wake us: the hub says deadlock
-        else:
-            from . import sleep
-            sleep(left)
-        return deadline is None or _time.monotonic() < deadline
+        # Only the deadline can end this park (with no deadline, nothing
+        # can: the hub reports the deadlock).
+        hub.park(object(), left)
+        return False
     hub.wait_fds(list(fd_events.items()), left)
     return True
 
@@ -71,7 +66,7 @@ def select(rlist, wlist, xlist, timeout=None):
         for obj in objs:
             fd = _fileno(obj)
             fd_events[fd] = fd_events.get(fd, 0) | events
-    deadline = None if timeout is None else _time.monotonic() + timeout
+    deadline = _deadline.deadline(timeout)
     while _wait_any(fd_events, deadline):
         ready = _real_select(rlist, wlist, xlist, 0)
         if ready[0] or ready[1] or ready[2]:
@@ -108,15 +103,14 @@ class poll:
                 raise TypeError(
                     "timeout must be an integer or None") from None
             if _math.isnan(timeout):
-                raise ValueError("Invalid value NaN (not a number)")
+                raise ValueError(_deadline.NAN_MESSAGE)
             if timeout < 0:
                 timeout = None
         ready = self._real.poll(0)
         if ready or timeout == 0:
             return ready
-        deadline = None
-        if timeout is not None:
-            deadline = _time.monotonic() + timeout / 1000.0
+        deadline = _deadline.deadline(
+            None if timeout is None else timeout / 1000.0)
         while _wait_any(dict(self._fds), deadline):
             ready = self._real.poll(0)
             if ready:

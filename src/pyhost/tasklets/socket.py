@@ -7,7 +7,9 @@ non-blocking in the kernel, and the Python-visible timeout (settimeout,
 gettimeout, setblocking, setdefaulttimeout) keeps the stdlib's meaning.
 recv, recv_into, send and sendall run in the hub's C code (tried at once,
 then an io_uring operation or an epoll wait); the other calls try the
-stdlib method and wait for readiness when it would block.
+stdlib method and wait for readiness when it would block.  Bytes a receive
+got after its caller stopped waiting (an exception thrown into it) stay in
+the hub's per-fd stash, and every receive method returns them first.
 
 Everything else of the stdlib module is re-exported unchanged, except the
 name resolution functions, which run on a worker thread.
@@ -17,14 +19,13 @@ import _socket
 import io as _io
 import os as _os
 import socket as _stdsocket
-import time as _time
 from socket import *  # noqa: F401,F403  (constants, exceptions, helpers)
 from socket import (  # the names used below
     AF_INET, AF_INET6, SOCK_STREAM, SOL_SOCKET, SO_ERROR, error, timeout,
     getdefaulttimeout, has_dualstack_ipv6, _GLOBAL_DEFAULT_TIMEOUT,
 )
 
-from . import _hub, _resolver
+from . import _deadline, _hub, _resolver
 from ._resolver import (  # noqa: F401
     getaddrinfo, gethostbyname, gethostbyname_ex, gethostbyaddr, getnameinfo,
 )
@@ -54,24 +55,16 @@ def _flags_at(args, index):
     return 0
 
 
-def _deadline_left(deadline):
-    left = deadline - _time.monotonic()
-    if left <= 0:
-        raise timeout("timed out")
-    return left
-
-
 class socket(_std_socket_class):
     """A socket whose blocking calls park only the calling tasklet."""
 
-    __slots__ = ("_timeout", "_stash")
+    __slots__ = ("_timeout",)
 
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
         super().__init__(family, type, proto, fileno)
         # The stdlib decided the timeout (default timeout, SOCK_NONBLOCK);
         # keep it for Python and make the fd itself non-blocking.
         self._timeout = _ss.gettimeout(self)
-        self._stash = b""
         _ss.settimeout(self, 0.0)
 
     # -- timeouts -----------------------------------------------------------
@@ -97,8 +90,8 @@ class socket(_std_socket_class):
     # -- waiting ------------------------------------------------------------
 
     def _wait(self, events, deadline):
-        left = None if deadline is None else _deadline_left(deadline)
-        _get_hub().wait_fd(self.fileno(), events, left)
+        # The hub raises TimeoutError("timed out") once deadline passes.
+        _get_hub().wait_fd(self.fileno(), events, _deadline.left(deadline))
 
     def _io(self, events, flags, method, *args, **kwargs):
         """Call the stdlib method, parking until ready while it would
@@ -111,49 +104,23 @@ class socket(_std_socket_class):
             except BlockingIOError:
                 if self._timeout == 0.0 or flags & _MSG_DONTWAIT:
                     raise
-            if deadline is None and self._timeout is not None:
-                deadline = _time.monotonic() + self._timeout
+            if deadline is None:
+                deadline = _deadline.deadline(self._timeout)
             self._wait(events, deadline)
 
-    def _keep(self, exc):
-        # A recv interrupted by an exception (Timeout, kill, a signal
-        # handler's) may still have received data: keep it for the next
-        # read rather than lose it.
-        data = getattr(exc, "pyhost_received", None)
-        if data:
-            self._stash += data
-            del exc.pyhost_received
+    def _stashed(self):
+        """Bytes the hub keeps for this socket's next receive."""
+        return _get_hub().stashed(_ss.fileno(self))
 
-    def _take(self, nbytes, flags):
-        data = self._stash[:nbytes]
-        if not flags & _MSG_PEEK:
-            self._stash = self._stash[len(data):]
-        return data
-
-    # -- the hot path: in the hub's C code ----------------------------------
+    # -- the hot path: in the hub's C code (which returns stashed bytes
+    # first) ------------------------------------------------------------------
 
     def recv(self, bufsize, flags=0):
-        if self._stash and bufsize > 0:
-            return self._take(bufsize, flags)
-        try:
-            return _get_hub().recv(self.fileno(), bufsize, flags,
-                                   self._timeout)
-        except BaseException as exc:
-            self._keep(exc)
-            raise
+        return _get_hub().recv(self.fileno(), bufsize, flags, self._timeout)
 
     def recv_into(self, buffer, nbytes=0, flags=0):
-        if self._stash and nbytes >= 0:
-            with memoryview(buffer) as view:
-                data = self._take(nbytes or view.nbytes, flags)
-                view.cast("B")[:len(data)] = data
-            return len(data)
-        try:
-            return _get_hub().recv_into(self.fileno(), buffer, nbytes, flags,
-                                        self._timeout)
-        except BaseException as exc:
-            self._keep(exc)
-            raise
+        return _get_hub().recv_into(self.fileno(), buffer, nbytes, flags,
+                                    self._timeout)
 
     def send(self, data, flags=0):
         return _get_hub().send(self.fileno(), data, flags, self._timeout)
@@ -164,11 +131,13 @@ class socket(_std_socket_class):
     # -- the rest: stdlib call, readiness wait ------------------------------
 
     def recvfrom(self, bufsize, flags=0):
-        if self._stash and bufsize > 0:
-            return self._take(bufsize, flags), self.getpeername()
+        if self._stashed() and bufsize > 0:
+            return self.recv(bufsize, flags), self.getpeername()
         return self._io(_POLLIN, flags, _ss.recvfrom, bufsize, flags)
 
     def recvfrom_into(self, buffer, nbytes=0, flags=0):
+        if self._stashed() and nbytes >= 0:
+            return self.recv_into(buffer, nbytes, flags), self.getpeername()
         return self._io(_POLLIN, flags, _ss.recvfrom_into, buffer, nbytes,
                         flags)
 
@@ -177,9 +146,24 @@ class socket(_std_socket_class):
     # sendto's second of three.
 
     def recvmsg(self, *args):
+        if args and self._stashed() and isinstance(args[0], int):
+            # Stashed bytes came from a stream read: no ancillary data, no
+            # flags, no address (as recvmsg says on a connected stream).
+            return self.recv(args[0], _flags_at(args, 2)), [], 0, None
         return self._io(_POLLIN, _flags_at(args, 2), _ss.recvmsg, *args)
 
     def recvmsg_into(self, *args):
+        if args and self._stashed():
+            views = [memoryview(b).cast("B") for b in args[0]]
+            data = self.recv(sum(v.nbytes for v in views),
+                             _flags_at(args, 2))
+            pos = 0
+            for view in views:
+                chunk = data[pos:pos + view.nbytes]
+                view[:len(chunk)] = chunk
+                pos += len(chunk)
+                view.release()
+            return len(data), [], 0, None
         return self._io(_POLLIN, _flags_at(args, 2), _ss.recvmsg_into, *args)
 
     def sendto(self, *args):
@@ -218,10 +202,7 @@ class socket(_std_socket_class):
             if raising:
                 raise
             return exc.errno
-        deadline = None
-        if self._timeout is not None:
-            deadline = _time.monotonic() + self._timeout
-        self._wait(_POLLOUT, deadline)
+        self._wait(_POLLOUT, _deadline.deadline(self._timeout))
         err = self.getsockopt(SOL_SOCKET, SO_ERROR)
         if err and raising:
             raise OSError(err, _os.strerror(err))
@@ -275,10 +256,7 @@ class socket(_std_socket_class):
                 try:
                     sent = _os.sendfile(sockno, fileno, offset, blocksize)
                 except BlockingIOError:
-                    deadline = None
-                    if self._timeout is not None:
-                        deadline = _time.monotonic() + self._timeout
-                    self._wait(_POLLOUT, deadline)
+                    self._wait(_POLLOUT, _deadline.deadline(self._timeout))
                     continue
                 except OSError as err:
                     if total_sent == 0:

@@ -5,7 +5,7 @@ Each entry is "Class.method" (or "Class" for a whole class) with the reason
 a reviewer can check.  peer_runner.py reports entries that no longer match a
 test, so the list cannot silently rot.  A test belongs here only when it
 checks something pyhost deliberately does differently, never to hide a bug
-(those go to docs/hub-requests.md and get fixed).
+(those are fixed in pyhost).
 """
 
 # pyhost keeps every socket's fd O_NONBLOCK in the kernel (the hub needs it)

@@ -8,15 +8,15 @@ each test pyhost disables carries a reason, and the disabled list has no
 stale entry.
 docs/hub-peers.md has the counts next to gevent's (peer_report.py)."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from testenv import scaled
+
 HERE = Path(__file__).resolve().parent
-SANITIZED = os.environ.get("PYHOST_SANITIZED") == "1"
 
 # (module, fewest tests a healthy run executes, wall-clock limit in s)
 MODULES = [
@@ -33,7 +33,7 @@ def run_peer(module, backend, tmp_path, limit):
         [sys.executable, str(HERE / "peer_runner.py"), module,
          "--impl", "pyhost", "--backend", backend, "--json", str(out)],
         capture_output=True, text=True, cwd=tmp_path,
-        timeout=limit * (4 if SANITIZED else 1))
+        timeout=scaled(limit))
     if backend == "uring" and "cannot be set up" in proc.stderr:
         pytest.skip("io_uring cannot be set up here")
     assert out.exists(), proc.stdout + proc.stderr[-5000:]

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Fixtures for the pyhost.ssl and pyhost.monkey tests: throw-away TLS
-certificates made with the openssl tool, and the hub backend to run on."""
+certificates made with the openssl tool.  The hub backend fixture is
+tests/tasklets/conftest.py's."""
 import shutil
 import subprocess
 
@@ -26,17 +27,3 @@ def tls_files(tmp_path_factory):
         check=True, capture_output=True)
     return {"cert": str(cert), "key": str(key)}
 
-
-@pytest.fixture(params=["uring", "epoll"])
-def backend(request):
-    """Run the test on each hub backend of this thread; io_uring is skipped
-    where the kernel or a seccomp filter refuses it."""
-    from pyhost import tasklets
-    try:
-        tasklets.set_backend(request.param)
-    except OSError as e:
-        pytest.skip(f"io_uring cannot be set up here: {e}")
-    yield request.param
-    # Let the test's remaining tasklets (servers seeing EOF) finish.
-    assert tasklets.run(timeout=10), "tasklets still alive after the test"
-    tasklets.set_backend("auto")

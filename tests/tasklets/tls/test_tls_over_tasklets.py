@@ -16,6 +16,9 @@ import pyhost
 import pyhost.socket
 import pyhost.ssl
 
+# The backend fixture lets each test's servers finish after its body.
+pytestmark = pytest.mark.finish_tasklets
+
 
 def server_context(tls_files):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -27,25 +27,25 @@
 typedef struct {
     uint32_t mask; /* events registered in the kernel */
     unsigned in_kernel : 1;
-} epoll_fdstate;
+} epoll_fdstate_t;
 
 typedef struct {
-    pyhost__backend base;
+    pyhost__backend_t base;
     int epfd;
-    epoll_fdstate *fds; /* indexed by fd */
+    epoll_fdstate_t *fds; /* indexed by fd */
     int fd_cap;
-    pyhost__op *early; /* ops completed outside epoll_wait (cancel, ...) */
-    pyhost__op *early_tail;
-} epoll_backend;
+    pyhost__op_t *early; /* ops completed outside epoll_wait (cancel, ...) */
+    pyhost__op_t *early_tail;
+} epoll_backend_t;
 
 /* Return the epoll events op waits for. */
 static uint32_t
-epoll_interest(const pyhost__op *op)
+epoll_interest(const pyhost__op_t *op)
 {
     switch (op->kind) {
-    case PYHOST_OP_RECV:
+    case PYHOST__OP_RECV:
         return EPOLLIN;
-    case PYHOST_OP_SEND:
+    case PYHOST__OP_SEND:
         return EPOLLOUT;
     default:
         return op->events & (EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLRDHUP);
@@ -53,7 +53,7 @@ epoll_interest(const pyhost__op *op)
 }
 
 static void
-epoll_push_early(epoll_backend *be, pyhost__op *op, int32_t res)
+epoll_push_early(epoll_backend_t *be, pyhost__op_t *op, int32_t res)
 {
     op->res = res;
     op->completed = 1;
@@ -67,15 +67,15 @@ epoll_push_early(epoll_backend *be, pyhost__op *op, int32_t res)
     be->early_tail = op;
 }
 
-static epoll_fdstate *
-epoll_state(epoll_backend *be, int fd)
+static epoll_fdstate_t *
+epoll_state(epoll_backend_t *be, int fd)
 {
     if (fd >= be->fd_cap) {
         int ncap = be->fd_cap ? be->fd_cap : 64;
         while (ncap <= fd) {
             ncap *= 2;
         }
-        epoll_fdstate *fds = realloc(be->fds, ncap * sizeof(*fds));
+        epoll_fdstate_t *fds = realloc(be->fds, ncap * sizeof(*fds));
         if (fds == NULL) {
             return NULL;
         }
@@ -89,7 +89,7 @@ epoll_state(epoll_backend *be, int fd)
 /* Make the kernel's registration of fd equal mask (0: unregister).
  * Return 0 or -errno. */
 static int
-epoll_set_mask(epoll_backend *be, int fd, epoll_fdstate *st, uint32_t mask)
+epoll_set_mask(epoll_backend_t *be, int fd, epoll_fdstate_t *st, uint32_t mask)
 {
     struct epoll_event ev = {.events = mask, .data.fd = fd};
     if (mask == 0) {
@@ -124,12 +124,12 @@ epoll_set_mask(epoll_backend *be, int fd, epoll_fdstate *st, uint32_t mask)
 /* Try to finish op given the readiness revents.  Return 1 when it
  * completed (res set), 0 when it must keep waiting. */
 static int
-epoll_try_complete(pyhost__op *op, uint32_t revents)
+epoll_try_complete(pyhost__op_t *op, uint32_t revents)
 {
     uint32_t trouble = EPOLLERR | EPOLLHUP;
     ssize_t n;
     switch (op->kind) {
-    case PYHOST_OP_POLL: {
+    case PYHOST__OP_POLL: {
         uint32_t got = revents & (op->events | trouble | POLLNVAL);
         if (got == 0) {
             return 0;
@@ -137,7 +137,7 @@ epoll_try_complete(pyhost__op *op, uint32_t revents)
         op->res = (int32_t)got;
         break;
     }
-    case PYHOST_OP_RECV:
+    case PYHOST__OP_RECV:
         if (!(revents & (EPOLLIN | trouble))) {
             return 0;
         }
@@ -167,10 +167,10 @@ epoll_try_complete(pyhost__op *op, uint32_t revents)
 }
 
 static int
-epoll_submit(pyhost__backend *base, pyhost__op *op)
+epoll_submit(pyhost__backend_t *base, pyhost__op_t *op)
 {
-    epoll_backend *be = (epoll_backend *)base;
-    epoll_fdstate *st = epoll_state(be, op->fd);
+    epoll_backend_t *be = (epoll_backend_t *)base;
+    epoll_fdstate_t *st = epoll_state(be, op->fd);
     if (st == NULL) {
         return -ENOMEM;
     }
@@ -179,7 +179,7 @@ epoll_submit(pyhost__backend *base, pyhost__op *op)
      * fd may have been closed and its number reused without forget_fd
      * (os.close, a socket finalizer), and MOD then fails with ENOENT. */
     int others = 0;
-    for (pyhost__op *o = pyhost__optab_fd_first(base->tab, op->fd);
+    for (pyhost__op_t *o = pyhost__optab_fd_first(base->tab, op->fd);
          o != NULL && !others; o = o->fd_next) {
         others = o != op && !o->completed;
     }
@@ -199,9 +199,9 @@ epoll_submit(pyhost__backend *base, pyhost__op *op)
 }
 
 static int
-epoll_cancel(pyhost__backend *base, pyhost__op *op)
+epoll_cancel(pyhost__backend_t *base, pyhost__op_t *op)
 {
-    epoll_backend *be = (epoll_backend *)base;
+    epoll_backend_t *be = (epoll_backend_t *)base;
     if (!op->completed) {
         epoll_push_early(be, op, -ECANCELED);
     }
@@ -209,14 +209,14 @@ epoll_cancel(pyhost__backend *base, pyhost__op *op)
 }
 
 static int
-epoll_wait_ops(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
+epoll_wait_ops(pyhost__backend_t *base, int64_t timeout_ns, pyhost__op_t **out,
                int max)
 {
-    epoll_backend *be = (epoll_backend *)base;
+    epoll_backend_t *be = (epoll_backend_t *)base;
     struct epoll_event evs[EPOLL_BATCH];
     int n = 0;
     while (be->early != NULL && n < max) {
-        pyhost__op *op = be->early;
+        pyhost__op_t *op = be->early;
         be->early = op->be_next;
         op->be_next = NULL;
         out[n++] = op;
@@ -251,7 +251,7 @@ epoll_wait_ops(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
         }
         uint32_t still_wanted = 0;
         uint32_t consumed = 0;
-        pyhost__op *op = pyhost__optab_fd_first(base->tab, fd);
+        pyhost__op_t *op = pyhost__optab_fd_first(base->tab, fd);
         for (; op != NULL; op = op->fd_next) {
             if (op->completed) {
                 continue;
@@ -265,7 +265,7 @@ epoll_wait_ops(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
             }
         }
         /* Trim interest only when an event came that nobody waits for. */
-        epoll_fdstate *st = &be->fds[fd];
+        epoll_fdstate_t *st = &be->fds[fd];
         if ((revents & ~(still_wanted | consumed)) && still_wanted == 0) {
             (void)epoll_set_mask(be, fd, st, 0);
         }
@@ -278,24 +278,24 @@ epoll_wait_ops(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
 }
 
 static void
-epoll_forget_fd(pyhost__backend *base, int fd)
+epoll_forget_fd(pyhost__backend_t *base, int fd)
 {
-    epoll_backend *be = (epoll_backend *)base;
+    epoll_backend_t *be = (epoll_backend_t *)base;
     if (fd >= 0 && fd < be->fd_cap) {
         (void)epoll_set_mask(be, fd, &be->fds[fd], 0);
     }
 }
 
 static void
-epoll_destroy(pyhost__backend *base)
+epoll_destroy(pyhost__backend_t *base)
 {
-    epoll_backend *be = (epoll_backend *)base;
+    epoll_backend_t *be = (epoll_backend_t *)base;
     close(be->epfd);
     free(be->fds);
     free(be);
 }
 
-static const struct pyhost__backend_ops epoll_ops = {
+static const pyhost__backend_ops_t epoll_ops = {
     .name = "epoll",
     .submit = epoll_submit,
     .cancel = epoll_cancel,
@@ -305,9 +305,9 @@ static const struct pyhost__backend_ops epoll_ops = {
 };
 
 int
-pyhost__epoll_create(pyhost__optab *tab, pyhost__backend **out)
+pyhost__epoll_create(pyhost__optab_t *tab, pyhost__backend_t **out)
 {
-    epoll_backend *be = calloc(1, sizeof(*be));
+    epoll_backend_t *be = calloc(1, sizeof(*be));
     if (be == NULL) {
         return -ENOMEM;
     }

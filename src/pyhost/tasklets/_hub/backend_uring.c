@@ -20,13 +20,13 @@
 #define URING_MAX_RW ((size_t)0x7ffff000) /* INT_MAX rounded down to pages */
 
 typedef struct {
-    pyhost__backend base;
+    pyhost__backend_t base;
     struct io_uring ring;
-} uring_backend;
+} uring_backend_t;
 
 /* Return a free SQE, flushing the queue to the kernel when it is full. */
 static struct io_uring_sqe *
-uring_sqe(uring_backend *be)
+uring_sqe(uring_backend_t *be)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&be->ring);
     if (sqe == NULL) {
@@ -37,9 +37,9 @@ uring_sqe(uring_backend *be)
 }
 
 static int
-uring_submit(pyhost__backend *base, pyhost__op *op)
+uring_submit(pyhost__backend_t *base, pyhost__op_t *op)
 {
-    uring_backend *be = (uring_backend *)base;
+    uring_backend_t *be = (uring_backend_t *)base;
     struct io_uring_sqe *sqe = uring_sqe(be);
     if (sqe == NULL) {
         return -EBUSY;
@@ -49,10 +49,10 @@ uring_submit(pyhost__backend *base, pyhost__op *op)
      * at most this much per call anyway (MAX_RW_COUNT), like recv(2). */
     size_t len = op->len < URING_MAX_RW ? op->len : URING_MAX_RW;
     switch (op->kind) {
-    case PYHOST_OP_RECV:
+    case PYHOST__OP_RECV:
         io_uring_prep_recv(sqe, op->fd, op->buf, len, op->msg_flags);
         break;
-    case PYHOST_OP_SEND:
+    case PYHOST__OP_SEND:
         io_uring_prep_send(sqe, op->fd, op->buf, len, op->msg_flags);
         break;
     default:
@@ -64,9 +64,9 @@ uring_submit(pyhost__backend *base, pyhost__op *op)
 }
 
 static int
-uring_cancel(pyhost__backend *base, pyhost__op *op)
+uring_cancel(pyhost__backend_t *base, pyhost__op_t *op)
 {
-    uring_backend *be = (uring_backend *)base;
+    uring_backend_t *be = (uring_backend_t *)base;
     struct io_uring_sqe *sqe = uring_sqe(be);
     if (sqe == NULL) {
         return -EBUSY;
@@ -86,7 +86,7 @@ uring_cancel(pyhost__backend *base, pyhost__op *op)
  * 2.3's wait helpers retry when a signal interrupts the wait; we must
  * return -EINTR instead so that Python's handlers run. */
 static int
-uring_enter_wait(uring_backend *be, int64_t timeout_ns)
+uring_enter_wait(uring_backend_t *be, int64_t timeout_ns)
 {
     int err = io_uring_submit_and_get_events(&be->ring);
     if (err < 0 && err != -EBUSY && err != -EAGAIN) {
@@ -109,10 +109,10 @@ uring_enter_wait(uring_backend *be, int64_t timeout_ns)
 }
 
 static int
-uring_wait(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
+uring_wait(pyhost__backend_t *base, int64_t timeout_ns, pyhost__op_t **out,
            int max)
 {
-    uring_backend *be = (uring_backend *)base;
+    uring_backend_t *be = (uring_backend_t *)base;
     struct io_uring_cqe *cqe;
     int err;
     if (io_uring_cq_ready(&be->ring) > 0 || timeout_ns == 0) {
@@ -138,7 +138,7 @@ uring_wait(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
         if (cqe->user_data == 0) {
             continue; /* the CQE of a cancel request */
         }
-        pyhost__op *op = pyhost__optab_lookup(base->tab, cqe->user_data);
+        pyhost__op_t *op = pyhost__optab_lookup(base->tab, cqe->user_data);
         if (op == NULL || op->completed) {
             continue; /* stale: the op is gone */
         }
@@ -151,21 +151,21 @@ uring_wait(pyhost__backend *base, int64_t timeout_ns, pyhost__op **out,
 }
 
 static void
-uring_forget_fd(pyhost__backend *base, int fd)
+uring_forget_fd(pyhost__backend_t *base, int fd)
 {
     (void)base;
     (void)fd;
 }
 
 static void
-uring_destroy(pyhost__backend *base)
+uring_destroy(pyhost__backend_t *base)
 {
-    uring_backend *be = (uring_backend *)base;
+    uring_backend_t *be = (uring_backend_t *)base;
     io_uring_queue_exit(&be->ring);
     free(be);
 }
 
-static const struct pyhost__backend_ops uring_ops = {
+static const pyhost__backend_ops_t uring_ops = {
     .name = "uring",
     .submit = uring_submit,
     .cancel = uring_cancel,
@@ -178,14 +178,14 @@ static const struct pyhost__backend_ops uring_ops = {
  * ring-per-thread loop first (completion work runs only when we enter the
  * kernel), then older kernels' defaults.  Return 0 or -errno. */
 int
-pyhost__uring_create(pyhost__optab *tab, pyhost__backend **out)
+pyhost__uring_create(pyhost__optab_t *tab, pyhost__backend_t **out)
 {
     static const unsigned flag_sets[] = {
         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
         IORING_SETUP_COOP_TASKRUN,
         0,
     };
-    uring_backend *be = calloc(1, sizeof(*be));
+    uring_backend_t *be = calloc(1, sizeof(*be));
     if (be == NULL) {
         return -ENOMEM;
     }

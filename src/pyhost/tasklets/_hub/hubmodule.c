@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT
  *
- * hubmodule.c: the pyhost.tasklets._hub extension: the module, the Hub type and the
- * Timer type.  One Hub per OS thread (greenlets cannot switch threads),
+ * hubmodule.c: the pyhost.tasklets._hub extension: the module, the Hub
+ * type, the Timer type and the TIMED_OUT singleton that a timed park
+ * returns.  One Hub per OS thread (greenlets cannot switch threads),
  * created on first use and owned by the thread state dict; the scheduling
- * lives in scheduler.c and the socket operations in sockops.c.
+ * lives in scheduler.c and the socket operations in sockops.c.  Every
+ * method parses its arguments with PyArg_ParseTuple*, so errors read like
+ * CPython's own.
  */
 #include <Python.h>
 
@@ -13,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -21,7 +23,38 @@
 #include "tasklet.h"
 
 /* Borrowed pointer to this thread's hub; the thread state dict owns it. */
-_Thread_local HubObject *pyhost__hub_tls;
+_Thread_local pyhost__hub_t *pyhost__hub_tls;
+
+/* ---- timeouts --------------------------------------------------------- */
+
+/* The one validation of a timeout in C (pyhost/tasklets/_deadline.py says
+ * the same in Python): a PyArg "O&" converter that stores in *(double *)out
+ * -1.0 for None (no timeout), else the number of seconds, >= 0 (inf
+ * allowed).  Return 1, or 0 with TypeError (not a number) or ValueError
+ * (NaN, negative) set. */
+int
+pyhost__timeout_converter(PyObject *obj, void *out)
+{
+    if (obj == Py_None) {
+        *(double *)out = -1.0;
+        return 1;
+    }
+    double t = PyFloat_AsDouble(obj);
+    if (t == -1.0 && PyErr_Occurred()) {
+        return 0;
+    }
+    if (isnan(t)) {
+        PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
+        return 0;
+    }
+    if (t < 0) {
+        PyErr_SetString(PyExc_ValueError,
+                        "timeout value must be a non-negative number");
+        return 0;
+    }
+    *(double *)out = t;
+    return 1;
+}
 
 /* ---- Hub type --------------------------------------------------------- */
 
@@ -34,10 +67,10 @@ hub_env_backend(void)
 
 /* Create this thread's hub on the backend named (NULL: the environment's
  * choice).  Return a new reference, or NULL with an exception set. */
-static HubObject *
+static pyhost__hub_t *
 hub_create(PyObject *module, const char *backend)
 {
-    hub_state *st = get_hub_state(module);
+    pyhost__hub_state_t *st = pyhost__hub_get_state(module);
     if (backend == NULL) {
         backend = hub_env_backend();
     }
@@ -50,7 +83,7 @@ hub_create(PyObject *module, const char *backend)
                      backend);
         return NULL;
     }
-    HubObject *self = PyObject_GC_New(HubObject, st->hub_type);
+    pyhost__hub_t *self = PyObject_GC_New(pyhost__hub_t, st->hub_type);
     if (self == NULL) {
         return NULL;
     }
@@ -58,10 +91,12 @@ hub_create(PyObject *module, const char *backend)
     pyhost__timerheap_init(&self->timers);
     self->backend = NULL;
     self->loop = self->main = self->run_key = NULL;
-    self->run_timer = NULL;
     self->loop_func = Py_NewRef(st->loop_func);
+    self->timed_out = Py_NewRef(st->timed_out);
     self->rq = NULL;
     self->rq_head = self->rq_len = self->rq_cap = 0;
+    self->stash = NULL;
+    self->stash_cap = 0;
     self->wake_fd = -1;
     self->wake_io = NULL;
     self->jobs = 0;
@@ -118,13 +153,12 @@ hub_create(PyObject *module, const char *backend)
         PyErr_SetFromErrno(PyExc_OSError);
         goto error;
     }
-    self->wake_io = PyMem_Calloc(1, sizeof(hub_io));
+    self->wake_io = PyMem_Calloc(1, sizeof(pyhost__io_t));
     if (self->wake_io == NULL) {
         PyErr_NoMemory();
         goto error;
     }
-    self->wake_io->deadline.node.index = PYHOST_TIMER_IDLE;
-    self->wake_io->op.kind = PYHOST_OP_POLL;
+    self->wake_io->op.kind = PYHOST__OP_POLL;
     self->wake_io->op.fd = self->wake_fd;
     self->wake_io->op.events = POLLIN;
     pyhost__hub_arm_wake(self);
@@ -135,14 +169,14 @@ error:
 }
 
 /* Return a borrowed reference to this thread's hub, creating it. */
-static HubObject *
+static pyhost__hub_t *
 hub_current(PyObject *module)
 {
-    HubObject *hub = pyhost__hub_tls;
+    pyhost__hub_t *hub = pyhost__hub_tls;
     if (hub != NULL && hub->pid == getpid()) {
         return hub;
     }
-    hub_state *st = get_hub_state(module);
+    pyhost__hub_state_t *st = pyhost__hub_get_state(module);
     PyObject *dict = PyThreadState_GetDict();
     if (dict == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "no thread state dict");
@@ -163,7 +197,7 @@ hub_current(PyObject *module)
 }
 
 static int
-hub_traverse(HubObject *self, visitproc visit, void *arg)
+hub_traverse(pyhost__hub_t *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->loop);
@@ -173,8 +207,9 @@ hub_traverse(HubObject *self, visitproc visit, void *arg)
     Py_VISIT(self->remote);
     Py_VISIT(self->run_key);
     Py_VISIT(self->loop_func);
+    Py_VISIT(self->timed_out);
     for (size_t i = 0; i < self->rq_len; i++) {
-        hub_entry *e = &self->rq[(self->rq_head + i) % self->rq_cap];
+        pyhost__rq_entry_t *e = &self->rq[(self->rq_head + i) % self->rq_cap];
         Py_VISIT(e->g);
         Py_VISIT(e->value);
         Py_VISIT(e->exc);
@@ -183,14 +218,14 @@ hub_traverse(HubObject *self, visitproc visit, void *arg)
 }
 
 static int
-hub_clear(HubObject *self)
+hub_clear(pyhost__hub_t *self)
 {
     Py_CLEAR(self->parked);
     Py_CLEAR(self->pending_throw);
     Py_CLEAR(self->remote);
     Py_CLEAR(self->run_key);
     while (self->rq_len > 0) {
-        hub_entry e = pyhost__hub_rq_pop(self);
+        pyhost__rq_entry_t e = pyhost__hub_rq_pop(self);
         Py_DECREF(e.g);
         Py_XDECREF(e.value);
         Py_XDECREF(e.exc);
@@ -198,14 +233,15 @@ hub_clear(HubObject *self)
     Py_CLEAR(self->loop);
     Py_CLEAR(self->main);
     Py_CLEAR(self->loop_func);
+    Py_CLEAR(self->timed_out);
     return 0;
 }
 
 /* End the hub greenlet if it is suspended in its loop: with pyhost__hub_tls no
  * longer pointing at this hub, it leaves the loop when resumed. */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 static void
-hub_stop_loop(HubObject *self)
+hub_stop_loop(pyhost__hub_t *self)
 {
     if (self->loop == NULL || !pyhost__greenlet_started(self->loop) ||
         pyhost__greenlet_dead(self->loop) ||
@@ -234,9 +270,9 @@ hub_stop_loop(HubObject *self)
 
 /* Tear down: every op still pending is cancelled and its completion
  * awaited, so the kernel never writes into memory we no longer own. */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 static void
-hub_dealloc(HubObject *self)
+hub_dealloc(pyhost__hub_t *self)
 {
     PyObject_GC_UnTrack(self);
     if (pyhost__hub_tls == self) {
@@ -246,7 +282,7 @@ hub_dealloc(HubObject *self)
     if (self->backend != NULL) {
         if (self->wake_io != NULL && self->wake_io->op.user_data != 0) {
             pyhost__hub_io_cancel(self, self->wake_io);
-            pyhost__op *done[16];
+            pyhost__op_t *done[16];
             for (int tries = 0; tries < 1000 && self->wake_io->op.user_data;
                  tries++) {
                 int n =
@@ -264,6 +300,10 @@ hub_dealloc(HubObject *self)
     PyMem_Free(self->wake_io);
     hub_clear(self);
     PyMem_Free(self->rq);
+    for (int fd = 0; fd < self->stash_cap; fd++) {
+        PyMem_Free(self->stash[fd].data);
+    }
+    PyMem_Free(self->stash);
     pyhost__timerheap_fini(&self->timers);
     pyhost__optab_fini(&self->tab);
     PyTypeObject *tp = Py_TYPE(self);
@@ -273,31 +313,65 @@ hub_dealloc(HubObject *self)
 
 /* ---- Hub methods ------------------------------------------------------ */
 
-PyDoc_STRVAR(
-    hub_park_doc,
-    "park(key)\n--\n\nPark the current tasklet until wake(g, key, value) or\n"
-    "throw(g, exc); return value or raise exc.");
-
-HUB_NO_ASAN
-static PyObject *
-hub_park_meth(HubObject *self, PyObject *key)
+/* Refuse TIMED_OUT as a value to wake with: only a park's deadline passes
+ * it, so that a park can never mistake a waker's value for a timeout. */
+static int
+hub_check_wake_value(pyhost__hub_t *self, PyObject *value, const char *name)
 {
-    return pyhost__hub_park(self, key);
+    if (value == self->timed_out) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s(): TIMED_OUT is not a value to wake with", name);
+        return -1;
+    }
+    return 0;
 }
 
-PyDoc_STRVAR(hub_wake_doc, "wake(g, key, value=None)\n--\n\nMake g runnable "
-                           "with value if it is parked"
-                           " on key;\nreturn whether it was.");
+PyDoc_STRVAR(hub_park_doc,
+             "park(key, timeout=None)\n--\n\n"
+             "Park the current tasklet until wake(g, key, value) or\n"
+             "throw(g, exc), or until timeout seconds have passed.  Return\n"
+             "value, raise exc, or return TIMED_OUT (which no waker can\n"
+             "pass) when the timeout came first.");
 
+PYHOST__NO_ASAN
 static PyObject *
-hub_wake_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
+hub_park_meth(pyhost__hub_t *self, PyObject *args, PyObject *kwargs)
 {
-    if (nargs < 2 || nargs > 3) {
-        PyErr_SetString(PyExc_TypeError, "wake(g, key, value=None)");
+    static char *kwlist[] = {"key", "timeout", NULL};
+    PyObject *key, *value;
+    double timeout = -1.0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|O&:park", kwlist, &key,
+                                     pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
-    int r = pyhost__hub_wake(self, args[0], args[1],
-                             nargs == 3 ? args[2] : Py_None);
+    int64_t deadline = pyhost__timeout_deadline(timeout);
+    if (timeout >= 0 && deadline == PYHOST__NO_DEADLINE) {
+        /* An infinite timeout is still a timer, one that never fires: a
+         * tasklet in sleep(inf) keeps run() waiting, as a finite sleep
+         * does, instead of counting as blocked for good. */
+        deadline = PYHOST__NO_DEADLINE - 1;
+    }
+    int r = pyhost__hub_park(self, key, deadline, &value);
+    if (r < 0) {
+        return NULL;
+    }
+    return r == PYHOST__PARK_TIMEOUT ? Py_NewRef(self->timed_out) : value;
+}
+
+PyDoc_STRVAR(hub_wake_doc,
+             "wake(g, key, value=None)\n--\n\n"
+             "Make g runnable with value if it is parked on key;\n"
+             "return whether it was.");
+
+static PyObject *
+hub_wake_meth(pyhost__hub_t *self, PyObject *args)
+{
+    PyObject *g, *key, *value = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O:wake", &g, &key, &value) ||
+        hub_check_wake_value(self, value, "wake") < 0) {
+        return NULL;
+    }
+    int r = pyhost__hub_wake(self, g, key, value);
     return r < 0 ? NULL : PyBool_FromLong(r);
 }
 
@@ -305,15 +379,13 @@ PyDoc_STRVAR(hub_throw_doc,
              "throw(g, exc)\n--\n\nRaise exc in tasklet g when it next runs.");
 
 static PyObject *
-hub_throw_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
+hub_throw_meth(pyhost__hub_t *self, PyObject *args)
 {
-    if (nargs != 2 || !PyExceptionInstance_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError,
-                        "throw(g, exc) takes a greenlet and an exception "
-                        "instance");
+    PyObject *g, *exc;
+    if (!PyArg_ParseTuple(args, "OO!:throw", &g, PyExc_BaseException, &exc)) {
         return NULL;
     }
-    if (pyhost__hub_throw(self, args[0], args[1]) < 0) {
+    if (pyhost__hub_throw(self, g, exc) < 0) {
         return NULL;
     }
     Py_RETURN_NONE;
@@ -325,10 +397,13 @@ PyDoc_STRVAR(
     "from a yield).");
 
 static PyObject *
-hub_schedule_meth(HubObject *self, PyObject *g)
+hub_schedule_meth(pyhost__hub_t *self, PyObject *g)
 {
     if (!pyhost__greenlet_check(g)) {
-        PyErr_SetString(PyExc_TypeError, "schedule() needs a greenlet");
+        /* PyArg's own wording; greenlet's type is private to tasklet.c. */
+        PyErr_Format(PyExc_TypeError,
+                     "schedule() argument must be greenlet, not %.50s",
+                     Py_TYPE(g)->tp_name);
         return NULL;
     }
     if (pyhost__hub_rq_push(self, g, NULL, NULL) < 0) {
@@ -341,9 +416,9 @@ PyDoc_STRVAR(
     hub_yield_doc,
     "yield_()\n--\n\nLet the other runnable tasklets run, then come back.");
 
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 static PyObject *
-hub_yield_meth(HubObject *self, PyObject *Py_UNUSED(ignored))
+hub_yield_meth(pyhost__hub_t *self, PyObject *Py_UNUSED(ignored))
 {
     PyObject *g = pyhost__greenlet_current();
     if (g == NULL) {
@@ -373,44 +448,27 @@ PyDoc_STRVAR(
     " nothing is left to run\nor wait for, False when timeout seconds "
     "passed.");
 
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 static PyObject *
-hub_run_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
+hub_run_meth(pyhost__hub_t *self, PyObject *args)
 {
+    PyObject *key, *value;
     double timeout;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "run_until_idle(key, timeout)");
+    if (!PyArg_ParseTuple(args, "OO&:run_until_idle", &key,
+                          pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
-    if (pyhost__hub_parse_timeout(args[1], &timeout) < 0) {
-        return NULL;
-    }
-    PyObject *key = args[0];
-    PyObject *timer = NULL;
-    if (timeout >= 0) {
-        PyObject *wake = PyObject_GetAttrString((PyObject *)self, "wake");
-        if (wake == NULL) {
-            return NULL;
-        }
-        PyObject *cargs[5] = {args[1], wake, self->main, key, Py_False};
-        timer = pyhost__hub_call_later_meth(self, cargs, 5);
-        Py_DECREF(wake);
-        if (timer == NULL) {
-            return NULL;
-        }
-    }
+    /* The loop knows main's park on run_key: its deadline alone does not
+     * keep the hub busy, and with nothing else left main is woken with
+     * True. */
     Py_XSETREF(self->run_key, Py_NewRef(key));
-    self->run_timer = (TimerObject *)timer;
-    PyObject *r = pyhost__hub_park(self, key);
+    int r =
+        pyhost__hub_park(self, key, pyhost__timeout_deadline(timeout), &value);
     Py_CLEAR(self->run_key);
-    self->run_timer = NULL;
-    if (timer != NULL) {
-        /* Not timer.cancel(): r may be NULL with the exception that
-         * interrupted the run set, and no Python call may run then. */
-        pyhost__hub_timer_disarm((TimerObject *)timer);
-        Py_DECREF(timer);
+    if (r < 0) {
+        return NULL;
     }
-    return r;
+    return r == PYHOST__PARK_TIMEOUT ? Py_NewRef(Py_False) : value;
 }
 
 PyDoc_STRVAR(
@@ -419,65 +477,71 @@ PyDoc_STRVAR(
     " hub after seconds; return a Timer\n(cancel() it). The callback must not"
     " block.");
 
-HUB_NO_ASAN
-PyObject *
-pyhost__hub_call_later_meth(HubObject *self, PyObject *const *args,
-                            Py_ssize_t nargs)
+PYHOST__NO_ASAN
+static PyObject *
+hub_call_later_meth(pyhost__hub_t *self, PyObject *args)
 {
-    double seconds;
+    double seconds = -1.0;
+    PyObject *callback, *head = NULL, *rest = NULL;
+    pyhost__timer_object_t *t = NULL;
+    Py_ssize_t nargs = PyTuple_GET_SIZE(args);
     if (nargs < 2) {
-        PyErr_SetString(PyExc_TypeError,
-                        "call_later(seconds, callback, *args)");
+        /* PyArg_UnpackTuple fails before it stores anything, with
+         * CPython's "expected at least 2 arguments, got 1". */
+        (void)PyArg_UnpackTuple(args, "call_later", 2, PY_SSIZE_T_MAX,
+                                &callback, &callback);
         return NULL;
     }
-    if (pyhost__hub_parse_timeout(args[0], &seconds) < 0) {
-        return NULL;
+    head = PyTuple_GetSlice(args, 0, 2);
+    rest = PyTuple_GetSlice(args, 2, nargs);
+    if (head == NULL || rest == NULL ||
+        !PyArg_ParseTuple(head, "O&O:call_later", pyhost__timeout_converter,
+                          &seconds, &callback)) {
+        goto error;
     }
     if (seconds < 0) {
-        PyErr_SetString(PyExc_ValueError, "call_later needs a number");
-        return NULL;
+        PyErr_SetString(PyExc_TypeError,
+                        "call_later() argument 1 must be a number, not None");
+        goto error;
     }
-    hub_state *st = PyType_GetModuleState(Py_TYPE(self));
-    TimerObject *t = PyObject_GC_New(TimerObject, st->timer_type);
+    pyhost__hub_state_t *st = PyType_GetModuleState(Py_TYPE(self));
+    t = PyObject_GC_New(pyhost__timer_object_t, st->timer_type);
     if (t == NULL) {
-        return NULL;
+        goto error;
     }
-    t->t.kind = TIMER_PY;
-    t->t.node.index = PYHOST_TIMER_IDLE;
-    t->hub = (HubObject *)Py_NewRef(self);
-    t->callback = Py_NewRef(args[1]);
-    t->args = PyTuple_New(nargs - 2);
+    t->t.kind = PYHOST__TIMER_CALL;
+    t->t.node.index = PYHOST__TIMER_IDLE;
+    t->hub = (pyhost__hub_t *)Py_NewRef(self);
+    t->callback = Py_NewRef(callback);
+    t->args = Py_NewRef(rest);
     PyObject_GC_Track(t);
-    if (t->args == NULL) {
-        Py_DECREF(t);
-        return NULL;
-    }
-    for (Py_ssize_t i = 2; i < nargs; i++) {
-        PyTuple_SET_ITEM(t->args, i - 2, Py_NewRef(args[i]));
-    }
-    int64_t when = pyhost__deadline_ns(seconds);
-    if (pyhost__timerheap_push(&self->timers, &t->t.node, when) < 0) {
-        Py_DECREF(t);
-        return PyErr_NoMemory();
+    if (pyhost__timerheap_push(&self->timers, &t->t.node,
+                               pyhost__deadline_ns(seconds)) < 0) {
+        PyErr_NoMemory();
+        Py_CLEAR(t);
+        goto error;
     }
     Py_INCREF(t); /* owned by the heap while armed */
+error:
+    Py_XDECREF(head);
+    Py_XDECREF(rest);
     return (PyObject *)t;
 }
 
 PyDoc_STRVAR(
-    hub_wake_threadsafe_doc,
+    hub_job_done_doc,
     "job_done(g, key, value=None)\n--\n\nFrom any thread: end a job begun with"
     " job_begin() and wake g\n(parked on key) in the hub's thread.");
 
 static PyObject *
-hub_job_done_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
+hub_job_done_meth(pyhost__hub_t *self, PyObject *args)
 {
-    if (nargs < 2 || nargs > 3) {
-        PyErr_SetString(PyExc_TypeError, "job_done(g, key, value=None)");
+    PyObject *g, *key, *value = Py_None;
+    if (!PyArg_ParseTuple(args, "OO|O:job_done", &g, &key, &value) ||
+        hub_check_wake_value(self, value, "job_done") < 0) {
         return NULL;
     }
-    PyObject *t =
-        PyTuple_Pack(3, args[0], args[1], nargs == 3 ? args[2] : Py_None);
+    PyObject *t = PyTuple_Pack(3, g, key, value);
     if (t == NULL || PyList_Append(self->remote, t) < 0) {
         Py_XDECREF(t);
         return NULL;
@@ -490,72 +554,99 @@ hub_job_done_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+PyDoc_STRVAR(hub_job_begin_doc,
+             "job_begin()\n--\n\nCount a thread job that job_done() will "
+             "end: the hub stays busy until then.");
+
 static PyObject *
-hub_job_begin_meth(HubObject *self, PyObject *Py_UNUSED(ignored))
+hub_job_begin_meth(pyhost__hub_t *self, PyObject *Py_UNUSED(ignored))
 {
     self->jobs++;
     Py_RETURN_NONE;
 }
 
 static PyObject *
-hub_get_backend(HubObject *self, void *Py_UNUSED(closure))
+hub_get_backend(pyhost__hub_t *self, void *Py_UNUSED(closure))
 {
     return PyUnicode_FromString(self->backend->ops->name);
 }
 
 static PyObject *
-hub_get_pending(HubObject *self, void *Py_UNUSED(closure))
+hub_get_pending(pyhost__hub_t *self, void *Py_UNUSED(closure))
 {
     uint32_t own = self->wake_io != NULL && self->wake_io->op.user_data;
     return PyLong_FromLong((long)(self->tab.live - own) + self->jobs);
 }
 
 static PyObject *
-hub_get_runnable(HubObject *self, void *Py_UNUSED(closure))
+hub_get_runnable(pyhost__hub_t *self, void *Py_UNUSED(closure))
 {
     return PyLong_FromSize_t(self->rq_len);
 }
 
 static PyObject *
-hub_get_main(HubObject *self, void *Py_UNUSED(closure))
+hub_get_main(pyhost__hub_t *self, void *Py_UNUSED(closure))
 {
     return Py_NewRef(self->main);
 }
 
 static PyObject *
-hub_get_loop(HubObject *self, void *Py_UNUSED(closure))
+hub_get_loop(pyhost__hub_t *self, void *Py_UNUSED(closure))
 {
     return Py_NewRef(self->loop);
 }
 
+PyDoc_STRVAR(hub_recv_doc,
+             "recv(fd, nbytes, flags, timeout)\n--\n\n"
+             "Receive up to nbytes (stashed bytes first); bytes.");
+PyDoc_STRVAR(hub_recv_into_doc,
+             "recv_into(fd, buffer, nbytes, flags, timeout)\n--\n\n"
+             "Receive into buffer (stashed bytes first); the count.");
+PyDoc_STRVAR(hub_send_doc, "send(fd, data, flags, timeout)\n--\n\n"
+                           "Send some of data; the count.");
+PyDoc_STRVAR(hub_sendall_doc,
+             "sendall(fd, data, flags, timeout)\n--\n\n"
+             "Send all of data; the timeout bounds the whole call.");
+PyDoc_STRVAR(hub_wait_fd_doc, "wait_fd(fd, events, timeout)\n--\n\n"
+                              "Park until fd is ready; the poll revents.");
+PyDoc_STRVAR(hub_wait_fds_doc,
+             "wait_fds(pairs, timeout)\n--\n\n"
+             "Park until one of [(fd, events)] is ready; [(fd, revents)].");
+PyDoc_STRVAR(hub_stashed_doc,
+             "stashed(fd)\n--\n\n"
+             "How many received bytes the hub keeps for fd's next receive.");
+PyDoc_STRVAR(hub_close_fd_doc,
+             "close_fd(fd)\n--\n\n"
+             "End fd's operations and drop its stash before a close.");
+
 static PyMethodDef hub_methods[] = {
-    {"park", (PyCFunction)hub_park_meth, METH_O, hub_park_doc},
-    {"wake", (PyCFunction)(void (*)(void))hub_wake_meth, METH_FASTCALL,
-     hub_wake_doc},
-    {"throw", (PyCFunction)(void (*)(void))hub_throw_meth, METH_FASTCALL,
-     hub_throw_doc},
+    {"park", (PyCFunction)(void (*)(void))hub_park_meth,
+     METH_VARARGS | METH_KEYWORDS, hub_park_doc},
+    {"wake", (PyCFunction)hub_wake_meth, METH_VARARGS, hub_wake_doc},
+    {"throw", (PyCFunction)hub_throw_meth, METH_VARARGS, hub_throw_doc},
     {"schedule", (PyCFunction)hub_schedule_meth, METH_O, hub_schedule_doc},
     {"yield_", (PyCFunction)hub_yield_meth, METH_NOARGS, hub_yield_doc},
-    {"run_until_idle", (PyCFunction)(void (*)(void))hub_run_meth,
-     METH_FASTCALL, hub_run_doc},
-    {"call_later", (PyCFunction)(void (*)(void))pyhost__hub_call_later_meth,
-     METH_FASTCALL, hub_call_later_doc},
-    {"job_begin", (PyCFunction)hub_job_begin_meth, METH_NOARGS, NULL},
-    {"job_done", (PyCFunction)(void (*)(void))hub_job_done_meth, METH_FASTCALL,
-     hub_wake_threadsafe_doc},
-    {"recv", (PyCFunction)(void (*)(void))pyhost__hub_recv_meth, METH_FASTCALL,
-     NULL},
-    {"recv_into", (PyCFunction)(void (*)(void))pyhost__hub_recv_into_meth,
-     METH_FASTCALL, NULL},
-    {"send", (PyCFunction)(void (*)(void))pyhost__hub_send_meth, METH_FASTCALL,
-     NULL},
-    {"sendall", (PyCFunction)(void (*)(void))pyhost__hub_sendall_meth,
-     METH_FASTCALL, NULL},
-    {"wait_fd", (PyCFunction)(void (*)(void))pyhost__hub_wait_fd_meth,
-     METH_FASTCALL, NULL},
-    {"wait_fds", (PyCFunction)(void (*)(void))pyhost__hub_wait_fds_meth,
-     METH_FASTCALL, NULL},
-    {"close_fd", (PyCFunction)pyhost__hub_close_fd_meth, METH_O, NULL},
+    {"run_until_idle", (PyCFunction)hub_run_meth, METH_VARARGS, hub_run_doc},
+    {"call_later", (PyCFunction)hub_call_later_meth, METH_VARARGS,
+     hub_call_later_doc},
+    {"job_begin", (PyCFunction)hub_job_begin_meth, METH_NOARGS,
+     hub_job_begin_doc},
+    {"job_done", (PyCFunction)hub_job_done_meth, METH_VARARGS,
+     hub_job_done_doc},
+    {"recv", (PyCFunction)pyhost__hub_recv_meth, METH_VARARGS, hub_recv_doc},
+    {"recv_into", (PyCFunction)pyhost__hub_recv_into_meth, METH_VARARGS,
+     hub_recv_into_doc},
+    {"send", (PyCFunction)pyhost__hub_send_meth, METH_VARARGS, hub_send_doc},
+    {"sendall", (PyCFunction)pyhost__hub_sendall_meth, METH_VARARGS,
+     hub_sendall_doc},
+    {"wait_fd", (PyCFunction)pyhost__hub_wait_fd_meth, METH_VARARGS,
+     hub_wait_fd_doc},
+    {"wait_fds", (PyCFunction)pyhost__hub_wait_fds_meth, METH_VARARGS,
+     hub_wait_fds_doc},
+    {"stashed", (PyCFunction)pyhost__hub_stashed_meth, METH_O,
+     hub_stashed_doc},
+    {"close_fd", (PyCFunction)pyhost__hub_close_fd_meth, METH_O,
+     hub_close_fd_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -581,7 +672,7 @@ static PyType_Slot hub_slots[] = {
 
 static PyType_Spec hub_spec = {
     .name = "pyhost.tasklets._hub.Hub",
-    .basicsize = sizeof(HubObject),
+    .basicsize = sizeof(pyhost__hub_t),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
     .slots = hub_slots,
@@ -591,8 +682,8 @@ static PyType_Spec hub_spec = {
 
 /* Disarm t if it is armed (dropping the heap's reference).  Calls no
  * Python code, so it is safe with an exception set. */
-void
-pyhost__hub_timer_disarm(TimerObject *t)
+static void
+hub_timer_disarm(pyhost__timer_object_t *t)
 {
     if (pyhost__timer_armed(&t->t.node)) {
         pyhost__timerheap_remove(&t->hub->timers, &t->t.node);
@@ -601,20 +692,20 @@ pyhost__hub_timer_disarm(TimerObject *t)
 }
 
 static PyObject *
-timer_cancel(TimerObject *self, PyObject *Py_UNUSED(ignored))
+hub_timer_cancel(pyhost__timer_object_t *self, PyObject *Py_UNUSED(ignored))
 {
-    pyhost__hub_timer_disarm(self);
+    hub_timer_disarm(self);
     Py_RETURN_NONE;
 }
 
 static PyObject *
-timer_get_pending(TimerObject *self, void *Py_UNUSED(closure))
+hub_timer_get_pending(pyhost__timer_object_t *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(pyhost__timer_armed(&self->t.node));
 }
 
 static int
-timer_traverse(TimerObject *self, visitproc visit, void *arg)
+hub_timer_traverse(pyhost__timer_object_t *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->hub);
@@ -624,7 +715,7 @@ timer_traverse(TimerObject *self, visitproc visit, void *arg)
 }
 
 static int
-timer_clear(TimerObject *self)
+hub_timer_clear(pyhost__timer_object_t *self)
 {
     Py_CLEAR(self->callback);
     Py_CLEAR(self->args);
@@ -632,74 +723,101 @@ timer_clear(TimerObject *self)
 }
 
 static void
-timer_dealloc(TimerObject *self)
+hub_timer_dealloc(pyhost__timer_object_t *self)
 {
     PyObject_GC_UnTrack(self);
-    timer_clear(self);
+    hub_timer_clear(self);
     Py_CLEAR(self->hub);
     PyTypeObject *tp = Py_TYPE(self);
     tp->tp_free(self);
     Py_DECREF(tp);
 }
 
-static PyMethodDef timer_methods[] = {
-    {"cancel", (PyCFunction)timer_cancel, METH_NOARGS,
+static PyMethodDef hub_timer_methods[] = {
+    {"cancel", (PyCFunction)hub_timer_cancel, METH_NOARGS,
      "Disarm the timer (no-op once fired)."},
     {NULL, NULL, 0, NULL},
 };
 
-static PyGetSetDef timer_getset[] = {
-    {"pending", (getter)timer_get_pending, NULL, "armed and not fired", NULL},
+static PyGetSetDef hub_timer_getset[] = {
+    {"pending", (getter)hub_timer_get_pending, NULL, "armed and not fired",
+     NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };
 
-static PyType_Slot timer_slots[] = {
+static PyType_Slot hub_timer_slots[] = {
     {Py_tp_doc, "A hub timer returned by Hub.call_later()."},
-    {Py_tp_dealloc, timer_dealloc},
-    {Py_tp_traverse, timer_traverse},
-    {Py_tp_clear, timer_clear},
-    {Py_tp_methods, timer_methods},
-    {Py_tp_getset, timer_getset},
+    {Py_tp_dealloc, hub_timer_dealloc},
+    {Py_tp_traverse, hub_timer_traverse},
+    {Py_tp_clear, hub_timer_clear},
+    {Py_tp_methods, hub_timer_methods},
+    {Py_tp_getset, hub_timer_getset},
     {0, NULL},
 };
 
-static PyType_Spec timer_spec = {
+static PyType_Spec hub_timer_spec = {
     .name = "pyhost.tasklets._hub.Timer",
-    .basicsize = sizeof(TimerObject),
+    .basicsize = sizeof(pyhost__timer_object_t),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = timer_slots,
+    .slots = hub_timer_slots,
+};
+
+/* ---- TIMED_OUT -------------------------------------------------------- */
+
+/* The type of the one TIMED_OUT object: what Hub.park(key, timeout)
+ * returns when the timeout came first.  No waker can pass it (wake and
+ * job_done refuse it), so it cannot be confused with a woken value. */
+static PyObject *
+hub_timed_out_repr(PyObject *Py_UNUSED(self))
+{
+    return PyUnicode_FromString("pyhost.tasklets._hub.TIMED_OUT");
+}
+
+static PyType_Slot hub_timed_out_slots[] = {
+    {Py_tp_doc, "The type of TIMED_OUT, the result of a park that timed "
+                "out."},
+    {Py_tp_repr, hub_timed_out_repr},
+    {0, NULL},
+};
+
+static PyType_Spec hub_timed_out_spec = {
+    .name = "pyhost.tasklets._hub.TimedOutType",
+    .basicsize = sizeof(PyObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE |
+             Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = hub_timed_out_slots,
 };
 
 /* ---- module functions ------------------------------------------------- */
 
 PyDoc_STRVAR(
-    get_hub_doc,
+    hub_get_hub_doc,
     "get_hub()\n--\n\nReturn this thread's hub, creating it on first use.");
 
 static PyObject *
-get_hub(PyObject *module, PyObject *Py_UNUSED(ignored))
+hub_get_hub(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
-    HubObject *hub = hub_current(module);
+    pyhost__hub_t *hub = hub_current(module);
     return hub ? Py_NewRef((PyObject *)hub) : NULL;
 }
 
 PyDoc_STRVAR(
-    new_hub_doc,
+    hub_new_hub_doc,
     "new_hub(backend)\n--\n\nReplace this thread's hub with a new one on\n"
     "backend ('uring', 'epoll', 'auto'); the old one must be idle.");
 
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 static PyObject *
-new_hub(PyObject *module, PyObject *args)
+hub_new_hub(PyObject *module, PyObject *args)
 {
-    hub_state *st = get_hub_state(module);
+    pyhost__hub_state_t *st = pyhost__hub_get_state(module);
     const char *name;
     int abandon = 0;
     if (!PyArg_ParseTuple(args, "s|p:new_hub", &name, &abandon)) {
         return NULL;
     }
-    HubObject *old = pyhost__hub_tls;
+    pyhost__hub_t *old = pyhost__hub_tls;
     if (old != NULL && old->pid == getpid() && !abandon) {
         PyObject *g = pyhost__greenlet_current();
         if (g == NULL) {
@@ -721,7 +839,7 @@ new_hub(PyObject *module, PyObject *args)
         PyErr_SetString(PyExc_RuntimeError, "no thread state dict");
         return NULL;
     }
-    HubObject *hub = hub_create(module, name);
+    pyhost__hub_t *hub = hub_create(module, name);
     if (hub == NULL) {
         return NULL;
     }
@@ -736,13 +854,13 @@ new_hub(PyObject *module, PyObject *args)
     return (PyObject *)hub;
 }
 
-static PyMethodDef module_methods[] = {
-    {"get_hub", get_hub, METH_NOARGS, get_hub_doc},
-    {"new_hub", new_hub, METH_VARARGS, new_hub_doc},
+static PyMethodDef hub_module_methods[] = {
+    {"get_hub", hub_get_hub, METH_NOARGS, hub_get_hub_doc},
+    {"new_hub", hub_new_hub, METH_VARARGS, hub_new_hub_doc},
     {NULL, NULL, 0, NULL},
 };
 
-static PyMethodDef loop_def = {
+static PyMethodDef hub_loop_def = {
     "_loop",
     pyhost__hub_loop_run,
     METH_NOARGS,
@@ -754,7 +872,7 @@ static PyMethodDef loop_def = {
 static int
 hub_exec(PyObject *module)
 {
-    hub_state *st = get_hub_state(module);
+    pyhost__hub_state_t *st = pyhost__hub_get_state(module);
     if (pyhost__greenlet_import() < 0) {
         return -1;
     }
@@ -763,17 +881,27 @@ hub_exec(PyObject *module)
     if (st->hub_type == NULL || PyModule_AddType(module, st->hub_type) < 0) {
         return -1;
     }
-    st->timer_type =
-        (PyTypeObject *)PyType_FromModuleAndSpec(module, &timer_spec, NULL);
+    st->timer_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &hub_timer_spec, NULL);
     if (st->timer_type == NULL ||
         PyModule_AddType(module, st->timer_type) < 0) {
+        return -1;
+    }
+    st->timed_out_type = (PyTypeObject *)PyType_FromModuleAndSpec(
+        module, &hub_timed_out_spec, NULL);
+    if (st->timed_out_type == NULL) {
+        return -1;
+    }
+    st->timed_out = PyType_GenericAlloc(st->timed_out_type, 0);
+    if (st->timed_out == NULL ||
+        PyModule_AddObjectRef(module, "TIMED_OUT", st->timed_out) < 0) {
         return -1;
     }
     st->tls_key = PyUnicode_InternFromString("pyhost.tasklets._hub.hub");
     if (st->tls_key == NULL) {
         return -1;
     }
-    st->loop_func = PyCFunction_New(&loop_def, module);
+    st->loop_func = PyCFunction_New(&hub_loop_def, module);
     if (st->loop_func == NULL) {
         return -1;
     }
@@ -791,9 +919,11 @@ hub_exec(PyObject *module)
 static int
 hub_module_traverse(PyObject *module, visitproc visit, void *arg)
 {
-    hub_state *st = get_hub_state(module);
+    pyhost__hub_state_t *st = pyhost__hub_get_state(module);
     Py_VISIT(st->hub_type);
     Py_VISIT(st->timer_type);
+    Py_VISIT(st->timed_out_type);
+    Py_VISIT(st->timed_out);
     Py_VISIT(st->tls_key);
     Py_VISIT(st->loop_func);
     return 0;
@@ -802,9 +932,11 @@ hub_module_traverse(PyObject *module, visitproc visit, void *arg)
 static int
 hub_module_clear(PyObject *module)
 {
-    hub_state *st = get_hub_state(module);
+    pyhost__hub_state_t *st = pyhost__hub_get_state(module);
     Py_CLEAR(st->hub_type);
     Py_CLEAR(st->timer_type);
+    Py_CLEAR(st->timed_out);
+    Py_CLEAR(st->timed_out_type);
     Py_CLEAR(st->tls_key);
     Py_CLEAR(st->loop_func);
     return 0;
@@ -828,8 +960,8 @@ static struct PyModuleDef hub_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyhost.tasklets._hub",
     .m_doc = "The per-thread hub behind pyhost's tasklets and sockets.",
-    .m_size = sizeof(hub_state),
-    .m_methods = module_methods,
+    .m_size = sizeof(pyhost__hub_state_t),
+    .m_methods = hub_module_methods,
     .m_slots = hub_module_slots,
     .m_traverse = hub_module_traverse,
     .m_clear = hub_module_clear,

@@ -14,14 +14,14 @@
 #include <string.h>
 
 int
-pyhost__optab_init(pyhost__optab *tab)
+pyhost__optab_init(pyhost__optab_t *tab)
 {
     memset(tab, 0, sizeof(*tab));
     return 0;
 }
 
 void
-pyhost__optab_fini(pyhost__optab *tab)
+pyhost__optab_fini(pyhost__optab_t *tab)
 {
     free(tab->slots);
     free(tab->gens);
@@ -32,10 +32,10 @@ pyhost__optab_fini(pyhost__optab *tab)
 
 /* Double the slot arrays.  Return 0 or -ENOMEM. */
 static int
-optab_grow(pyhost__optab *tab)
+optab_grow(pyhost__optab_t *tab)
 {
     uint32_t ncap = tab->cap ? tab->cap * 2 : 64;
-    pyhost__op **slots = realloc(tab->slots, ncap * sizeof(*slots));
+    pyhost__op_t **slots = realloc(tab->slots, ncap * sizeof(*slots));
     if (slots == NULL) {
         return -ENOMEM;
     }
@@ -62,7 +62,7 @@ optab_grow(pyhost__optab *tab)
 
 /* Make the per-fd list array cover fd.  Return 0 or -ENOMEM. */
 static int
-optab_fd_reserve(pyhost__optab *tab, int fd)
+optab_fd_reserve(pyhost__optab_t *tab, int fd)
 {
     if (fd < tab->fd_cap) {
         return 0;
@@ -71,7 +71,7 @@ optab_fd_reserve(pyhost__optab *tab, int fd)
     while (ncap <= fd) {
         ncap *= 2;
     }
-    pyhost__op **heads = realloc(tab->fd_heads, ncap * sizeof(*heads));
+    pyhost__op_t **heads = realloc(tab->fd_heads, ncap * sizeof(*heads));
     if (heads == NULL) {
         return -ENOMEM;
     }
@@ -84,7 +84,7 @@ optab_fd_reserve(pyhost__optab *tab, int fd)
 /* Give op a slot and a user_data, and put it on its fd's list.
  * Return 0, -EBADF for a negative fd, or -ENOMEM. */
 int
-pyhost__optab_add(pyhost__optab *tab, pyhost__op *op)
+pyhost__optab_add(pyhost__optab_t *tab, pyhost__op_t *op)
 {
     int err;
     if (op->fd < 0) {
@@ -114,7 +114,7 @@ pyhost__optab_add(pyhost__optab *tab, pyhost__op *op)
 
 /* Free op's slot (bumping its generation) and unlink it from its fd. */
 void
-pyhost__optab_remove(pyhost__optab *tab, pyhost__op *op)
+pyhost__optab_remove(pyhost__optab_t *tab, pyhost__op_t *op)
 {
     uint32_t slot = (uint32_t)(op->user_data & 0xffffffffu) - 1u;
     if (op->user_data == 0 || slot >= tab->cap || tab->slots[slot] != op) {
@@ -142,8 +142,8 @@ pyhost__optab_remove(pyhost__optab *tab, pyhost__op *op)
 
 /* Return the live op whose user_data this is, or NULL when it is stale
  * (its op has been removed, maybe its slot reused). */
-pyhost__op *
-pyhost__optab_lookup(pyhost__optab *tab, uint64_t user_data)
+pyhost__op_t *
+pyhost__optab_lookup(pyhost__optab_t *tab, uint64_t user_data)
 {
     uint32_t slot = (uint32_t)(user_data & 0xffffffffu) - 1u;
     uint32_t gen = (uint32_t)(user_data >> 32);
@@ -154,8 +154,8 @@ pyhost__optab_lookup(pyhost__optab *tab, uint64_t user_data)
 }
 
 /* Return the first pending op on fd (walk on with fd_next), or NULL. */
-pyhost__op *
-pyhost__optab_fd_first(pyhost__optab *tab, int fd)
+pyhost__op_t *
+pyhost__optab_fd_first(pyhost__optab_t *tab, int fd)
 {
     if (fd < 0 || fd >= tab->fd_cap) {
         return NULL;

@@ -4,6 +4,11 @@
  * (records in `parked` the key it waits on) and switches to the hub
  * greenlet; a waker makes it runnable only if it still waits on that key,
  * so a late wake can never resume a tasklet that waits for something else.
+ * A park may carry a deadline (the model is CPython's parking lot with a
+ * timeout): a timer that, when due, wakes the tasklet with the TIMED_OUT
+ * singleton, which no waker can pass, so the park reports "timed out"
+ * rather than a value.  Every timed wait of the hub (sleep, join, socket
+ * deadlines, select, the cooperative lock) is such a park.
  * The hub greenlet's loop runs the run queue, waits for completions with
  * the GIL released (a signal ends the wait and its handler's exception goes
  * to the main tasklet), then fires due timers.
@@ -11,12 +16,6 @@
 #include <Python.h>
 
 #include <errno.h>
-#include <math.h>
-#include <poll.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "compat.h"
@@ -27,12 +26,12 @@
 
 /* Append (g, value, exc), taking new references.  Return 0 or -1. */
 int
-pyhost__hub_rq_push(HubObject *self, PyObject *g, PyObject *value,
+pyhost__hub_rq_push(pyhost__hub_t *self, PyObject *g, PyObject *value,
                     PyObject *exc)
 {
     if (self->rq_len == self->rq_cap) {
         size_t ncap = self->rq_cap ? self->rq_cap * 2 : 64;
-        hub_entry *rq = PyMem_Malloc(ncap * sizeof(*rq));
+        pyhost__rq_entry_t *rq = PyMem_Malloc(ncap * sizeof(*rq));
         if (rq == NULL) {
             PyErr_NoMemory();
             return -1;
@@ -45,7 +44,8 @@ pyhost__hub_rq_push(HubObject *self, PyObject *g, PyObject *value,
         self->rq_head = 0;
         self->rq_cap = ncap;
     }
-    hub_entry *e = &self->rq[(self->rq_head + self->rq_len) % self->rq_cap];
+    pyhost__rq_entry_t *e =
+        &self->rq[(self->rq_head + self->rq_len) % self->rq_cap];
     e->g = Py_NewRef(g);
     e->value = Py_XNewRef(value);
     e->exc = Py_XNewRef(exc);
@@ -53,10 +53,10 @@ pyhost__hub_rq_push(HubObject *self, PyObject *g, PyObject *value,
     return 0;
 }
 
-hub_entry
-pyhost__hub_rq_pop(HubObject *self)
+pyhost__rq_entry_t
+pyhost__hub_rq_pop(pyhost__hub_t *self)
 {
-    hub_entry e = self->rq[self->rq_head];
+    pyhost__rq_entry_t e = self->rq[self->rq_head];
     self->rq_head = (self->rq_head + 1) % self->rq_cap;
     self->rq_len--;
     return e;
@@ -68,7 +68,8 @@ pyhost__hub_rq_pop(HubObject *self)
  * when woken, 0 when g waits on something else (a stale wake), -1 on
  * error. */
 int
-pyhost__hub_wake(HubObject *self, PyObject *g, PyObject *key, PyObject *value)
+pyhost__hub_wake(pyhost__hub_t *self, PyObject *g, PyObject *key,
+                 PyObject *value)
 {
     PyObject *cur = PyDict_GetItemWithError(self->parked, g);
     if (cur == NULL) {
@@ -86,7 +87,7 @@ pyhost__hub_wake(HubObject *self, PyObject *g, PyObject *key, PyObject *value)
 /* Raise exc in g: at once if g is parked, when it next runs if it is
  * runnable.  Return 0 or -1. */
 int
-pyhost__hub_throw(HubObject *self, PyObject *g, PyObject *exc)
+pyhost__hub_throw(pyhost__hub_t *self, PyObject *g, PyObject *exc)
 {
     PyObject *cur = PyDict_GetItemWithError(self->parked, g);
     if (cur != NULL) {
@@ -104,7 +105,7 @@ pyhost__hub_throw(HubObject *self, PyObject *g, PyObject *exc)
 /* Hand the raised exception to the main tasklet (signal handlers,
  * KeyboardInterrupt in a tasklet): the hub itself must keep running. */
 void
-pyhost__hub_exception_to_main(HubObject *self)
+pyhost__hub_exception_to_main(pyhost__hub_t *self)
 {
     PyObject *exc = pyhost__err_take();
     if (exc == NULL) {
@@ -118,8 +119,8 @@ pyhost__hub_exception_to_main(HubObject *self)
 
 /* Report an exception that escaped a timer callback or a raw greenlet:
  * the ones that must stop the program go to main, others are printed. */
-void
-pyhost__hub_report_error(HubObject *self, PyObject *context)
+static void
+sched_report_error(pyhost__hub_t *self, PyObject *context)
 {
     if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ||
         PyErr_ExceptionMatches(PyExc_SystemExit)) {
@@ -134,7 +135,7 @@ pyhost__hub_report_error(HubObject *self, PyObject *context)
 /* Make sure the hub greenlet can be switched to (it ends when it finds
  * nothing parked).  Return 0 or -1 with an exception set. */
 int
-pyhost__hub_ensure_loop(HubObject *self)
+pyhost__hub_ensure_loop(pyhost__hub_t *self)
 {
     if (self->loop != NULL && !pyhost__greenlet_dead(self->loop)) {
         return 0;
@@ -147,32 +148,63 @@ pyhost__hub_ensure_loop(HubObject *self)
     return 0;
 }
 
-/* Park the current tasklet on key and switch to the hub.  Return what the
- * waker passed (new reference), or NULL with the thrown exception set. */
-HUB_NO_ASAN
-PyObject *
-pyhost__hub_park(HubObject *self, PyObject *key)
+/* A timed park's deadline.  Allocated by the parking frame on the heap (a
+ * greenlet's stack moves when it switches) and freed by it; the timer heap
+ * only points at it while it is armed. */
+typedef struct {
+    pyhost__hub_timer_t t; /* first: the heap's node is the waiter */
+    PyObject *g;           /* owned: the parked tasklet */
+    PyObject *key;         /* owned: what it parks on */
+} sched_waiter_t;
+
+/* Park the current tasklet on key and switch to the hub, until a waker
+ * wakes it (pyhost__hub_wake with this key), an exception is thrown into
+ * it, or deadline passes (PYHOST__NO_DEADLINE: no deadline, no timer).
+ * Return PYHOST__PARK_WOKEN with *value set to a new reference to what the
+ * waker passed, PYHOST__PARK_TIMEOUT (*value NULL) when the deadline came
+ * first, or -1 with the thrown exception set (*value NULL). */
+PYHOST__NO_ASAN
+int
+pyhost__hub_park(pyhost__hub_t *self, PyObject *key, int64_t deadline,
+                 PyObject **value)
 {
+    *value = NULL;
     PyObject *g = pyhost__greenlet_current();
     if (g == NULL) {
-        return NULL;
+        return -1;
     }
-    PyObject *res = NULL;
+    int status = -1;
+    sched_waiter_t *w = NULL;
     if (g == self->loop) {
         PyErr_SetString(PyExc_RuntimeError,
                         "cannot block inside the hub (a timer callback "
                         "must not wait)");
-        goto error;
+        goto done;
+    }
+    if (deadline != PYHOST__NO_DEADLINE) {
+        w = PyMem_Malloc(sizeof(*w));
+        if (w == NULL) {
+            PyErr_NoMemory();
+            goto done;
+        }
+        w->t.kind = PYHOST__TIMER_PARK;
+        w->t.node.index = PYHOST__TIMER_IDLE;
+        w->g = Py_NewRef(g);
+        w->key = Py_NewRef(key);
+        if (pyhost__timerheap_push(&self->timers, &w->t.node, deadline) < 0) {
+            PyErr_NoMemory();
+            goto done;
+        }
     }
     if (PyDict_SetItem(self->parked, g, key) < 0) {
-        goto error;
+        goto done;
     }
     if (pyhost__hub_ensure_loop(self) < 0) {
         (void)PyDict_DelItem(self->parked, g);
-        goto error;
+        goto done;
     }
     PyObject *loop = Py_NewRef(self->loop);
-    res = pyhost__greenlet_switch(loop, NULL);
+    PyObject *res = pyhost__greenlet_switch(loop, NULL);
     Py_DECREF(loop);
     /* A wake or throw removed the entry; anything else (the hub greenlet
      * ended) leaves it, and it must not outlive this park. */
@@ -183,18 +215,34 @@ pyhost__hub_park(HubObject *self, PyObject *key)
     }
     PyErr_Clear();
     pyhost__err_set_raised(exc);
-    if (res != NULL && PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 0) {
+    if (res == NULL) {
+        goto done;
+    }
+    if (res == self->timed_out) {
+        Py_DECREF(res);
+        status = PYHOST__PARK_TIMEOUT;
+        goto done;
+    }
+    if (PyTuple_Check(res) && PyTuple_GET_SIZE(res) == 0) {
         Py_SETREF(res, Py_NewRef(Py_None));
     }
-error:
+    *value = res;
+    status = PYHOST__PARK_WOKEN;
+done:
+    if (w != NULL) {
+        pyhost__timerheap_remove(&self->timers, &w->t.node);
+        Py_DECREF(w->g);
+        Py_DECREF(w->key);
+        PyMem_Free(w);
+    }
     Py_DECREF(g);
-    return res;
+    return status;
 }
 
 /* ---- the loop --------------------------------------------------------- */
 
-int
-pyhost__hub_has_io(HubObject *self)
+static int
+sched_has_io(pyhost__hub_t *self)
 {
     uint32_t own = self->wake_io != NULL && self->wake_io->op.user_data;
     return self->tab.live > own || self->jobs > 0;
@@ -202,9 +250,9 @@ pyhost__hub_has_io(HubObject *self)
 
 /* (Re)arm the POLL op on the eventfd other threads use to wake us. */
 void
-pyhost__hub_arm_wake(HubObject *self)
+pyhost__hub_arm_wake(pyhost__hub_t *self)
 {
-    hub_io *io = self->wake_io;
+    pyhost__io_t *io = self->wake_io;
     if (io == NULL) {
         return;
     }
@@ -222,7 +270,7 @@ pyhost__hub_arm_wake(HubObject *self)
 
 /* Move the wakes other threads queued into the run queue. */
 static void
-hub_take_remote(HubObject *self)
+sched_take_remote(pyhost__hub_t *self)
 {
     Py_ssize_t n = PyList_GET_SIZE(self->remote);
     if (n == 0) {
@@ -247,13 +295,13 @@ hub_take_remote(HubObject *self)
 }
 
 /* Switch to each tasklet that was runnable when we started. */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 static void
-hub_run_ready(HubObject *self)
+sched_run_ready(pyhost__hub_t *self)
 {
     size_t n = self->rq_len;
     while (n-- > 0 && self->rq_len > 0) {
-        hub_entry e = pyhost__hub_rq_pop(self);
+        pyhost__rq_entry_t e = pyhost__hub_rq_pop(self);
         PyObject *thrown = PyDict_GetItemWithError(self->pending_throw, e.g);
         if (thrown != NULL) {
             Py_XSETREF(e.exc, Py_NewRef(thrown));
@@ -280,7 +328,7 @@ hub_run_ready(HubObject *self)
                 PyErr_Clear();
             }
             else {
-                pyhost__hub_report_error(self, e.g);
+                sched_report_error(self, e.g);
             }
         }
         Py_XDECREF(r);
@@ -290,29 +338,30 @@ hub_run_ready(HubObject *self)
     }
 }
 
-/* Fire due timers: an op's deadline cancels it, a Python timer calls its
- * callback (in the hub: it must not block). */
+/* Fire due timers: a park's deadline wakes its tasklet with TIMED_OUT
+ * (a no-op when a waker came first), a Python timer calls its callback
+ * (in the hub: it must not block). */
 static void
-hub_fire_timers(HubObject *self)
+sched_fire_timers(pyhost__hub_t *self)
 {
-    int64_t now = pyhost__now_ns();
-    pyhost__timer *node;
+    int64_t now = pyhost__monotonic_ns();
+    pyhost__timer_t *node;
     while ((node = pyhost__timerheap_pop_due(&self->timers, now)) != NULL) {
-        hub_timer *ht = (hub_timer *)node;
-        if (ht->kind == TIMER_IO) {
-            hub_io *io = (hub_io *)((char *)ht - offsetof(hub_io, deadline));
-            if (!io->done && !io->op.cancel_requested) {
-                io->timed_out = 1;
-                pyhost__hub_io_cancel(self, io);
+        pyhost__hub_timer_t *ht = (pyhost__hub_timer_t *)node;
+        if (ht->kind == PYHOST__TIMER_PARK) {
+            sched_waiter_t *w = (sched_waiter_t *)ht;
+            if (pyhost__hub_wake(self, w->g, w->key, self->timed_out) < 0) {
+                PyErr_WriteUnraisable((PyObject *)self);
             }
             continue;
         }
-        TimerObject *t =
-            (TimerObject *)((char *)ht - offsetof(TimerObject, t));
+        pyhost__timer_object_t *t =
+            (pyhost__timer_object_t *)((char *)ht -
+                                       offsetof(pyhost__timer_object_t, t));
         /* The heap's reference passes to this frame. */
         PyObject *r = PyObject_Call(t->callback, t->args, NULL);
         if (r == NULL) {
-            pyhost__hub_report_error(self, t->callback);
+            sched_report_error(self, t->callback);
         }
         Py_XDECREF(r);
         Py_DECREF(t);
@@ -322,7 +371,7 @@ hub_fire_timers(HubObject *self)
 /* Nothing runnable, no timer, no I/O: wake main if it waits in run(),
  * else main waits for something that can never happen. */
 static int
-hub_idle(HubObject *self)
+sched_idle(pyhost__hub_t *self)
 {
     PyObject *cur = PyDict_GetItemWithError(self->parked, self->main);
     if (cur == NULL) {
@@ -338,16 +387,30 @@ hub_idle(HubObject *self)
     return 1;
 }
 
+/* True when t is the deadline of main's park in run_until_idle(): that
+ * one is not a reason for the hub to stay busy. */
+static int
+sched_is_run_deadline(pyhost__hub_t *self, pyhost__timer_t *t)
+{
+    pyhost__hub_timer_t *ht = (pyhost__hub_timer_t *)t;
+    if (self->run_key == NULL || ht->kind != PYHOST__TIMER_PARK) {
+        return 0;
+    }
+    sched_waiter_t *w = (sched_waiter_t *)ht;
+    return w->g == self->main && w->key == self->run_key;
+}
+
 /* Wait for completions (GIL released) and dispatch them. */
 static void
-hub_poll(HubObject *self, int64_t timeout_ns)
+sched_poll(pyhost__hub_t *self, int64_t timeout_ns)
 {
-    pyhost__op *done[HUB_BATCH];
+    pyhost__op_t *done[PYHOST__HUB_BATCH];
     int n;
-    Py_BEGIN_ALLOW_THREADS n =
-        self->backend->ops->wait(self->backend, timeout_ns, done, HUB_BATCH);
-    Py_END_ALLOW_THREADS if (n == -EINTR)
-    {
+    Py_BEGIN_ALLOW_THREADS
+    n = self->backend->ops->wait(self->backend, timeout_ns, done,
+                                 PYHOST__HUB_BATCH);
+    Py_END_ALLOW_THREADS
+    if (n == -EINTR) {
         if (PyErr_CheckSignals() < 0) {
             pyhost__hub_exception_to_main(self);
         }
@@ -363,43 +426,42 @@ hub_poll(HubObject *self, int64_t timeout_ns)
 }
 
 /* The hub greenlet's body: runs until the greenlet is killed. */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 PyObject *
 pyhost__hub_loop_run(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
     (void)module;
     /* Borrowed: the hub owns this greenlet, and stops it (by replacing
      * pyhost__hub_tls and switching here) before it goes away. */
-    HubObject *self = pyhost__hub_tls;
+    pyhost__hub_t *self = pyhost__hub_tls;
     if (self == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "no hub in this thread");
         return NULL;
     }
     for (;;) {
-        hub_run_ready(self);
+        sched_run_ready(self);
         if (PyErr_Occurred()) {
             PyErr_WriteUnraisable((PyObject *)self);
         }
         if (pyhost__hub_tls != self) {
             break; /* the hub was replaced or is being torn down */
         }
-        hub_take_remote(self);
+        sched_take_remote(self);
         int64_t timeout = -1;
-        pyhost__timer *first = pyhost__timerheap_peek(&self->timers);
+        pyhost__timer_t *first = pyhost__timerheap_peek(&self->timers);
         if (self->rq_len > 0) {
             timeout = 0;
         }
-        else if (first != NULL &&
-                 !(self->timers.len == 1 && self->run_timer != NULL &&
-                   first == &self->run_timer->t.node &&
-                   !pyhost__hub_has_io(self))) {
-            timeout = first->when - pyhost__now_ns();
+        else if (first != NULL && !(self->timers.len == 1 &&
+                                    sched_is_run_deadline(self, first) &&
+                                    !sched_has_io(self))) {
+            timeout = first->when - pyhost__monotonic_ns();
             if (timeout < 0) {
                 timeout = 0;
             }
         }
-        else if (!pyhost__hub_has_io(self)) {
-            if (hub_idle(self) == 0) {
+        else if (!sched_has_io(self)) {
+            if (sched_idle(self) == 0) {
                 break; /* nobody is parked: nothing left to do */
             }
             continue;
@@ -408,8 +470,8 @@ pyhost__hub_loop_run(PyObject *module, PyObject *Py_UNUSED(ignored))
             pyhost__hub_exception_to_main(self);
             continue;
         }
-        hub_poll(self, timeout);
-        hub_fire_timers(self);
+        sched_poll(self, timeout);
+        sched_fire_timers(self);
     }
     Py_RETURN_NONE;
 }

@@ -3,21 +3,21 @@
  * sockops.c: socket calls for tasklets.  Each first tries the syscall
  * without blocking; only when it would block does it become an operation on
  * the backend, which holds strong references to its tasklet and buffer
- * until its own completion.  A deadline, close or exception only requests a
- * cancel, and the tasklet keeps waiting for the completion before it
- * raises; data that won the race is returned (deadline) or attached to the
- * exception (anything else), so no byte is lost.
+ * until its own completion.  The tasklet waits with one timed park
+ * (pyhost__hub_park with the call's deadline); a timed-out park, a close or
+ * an exception thrown into the tasklet only requests a cancel, and the
+ * tasklet keeps waiting for the completion before it returns or raises.
+ * Data that won the race is returned (deadline, close) or, when an
+ * exception ends the call, kept in the hub's per-fd stash, which the next
+ * receive on that fd returns first: no byte is lost, and no exception
+ * carries data.  close_fd drops the fd's stash.
  */
 #include <Python.h>
 
 #include <errno.h>
-#include <math.h>
 #include <poll.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include "compat.h"
 #include "hubobject.h"
@@ -26,8 +26,8 @@
 /* ---- operations ------------------------------------------------------- */
 
 /* Release what io holds and free it.  The op must be completed. */
-void
-pyhost__hub_io_free(hub_io *io)
+static void
+sockops_io_free(pyhost__io_t *io)
 {
     if (io->has_view) {
         PyBuffer_Release(&io->view);
@@ -39,21 +39,18 @@ pyhost__hub_io_free(hub_io *io)
     PyMem_Free(io);
 }
 
-/* A new io for the current tasklet, in the op table and submitted, with
- * its deadline armed (timeout < 0: none).  Return NULL with an exception
- * set on failure. */
-HUB_NO_ASAN
-hub_io *
-pyhost__hub_io_start(HubObject *self, int kind, int fd, void *buf, size_t len,
-                     int flags, uint32_t events, double timeout)
+/* A new io for the current tasklet, in the op table and submitted.
+ * Return NULL with an exception set on failure. */
+PYHOST__NO_ASAN
+static pyhost__io_t *
+sockops_io_start(pyhost__hub_t *self, int kind, int fd, void *buf, size_t len,
+                 int flags, uint32_t events)
 {
-    hub_io *io = PyMem_Calloc(1, sizeof(*io));
+    pyhost__io_t *io = PyMem_Calloc(1, sizeof(*io));
     if (io == NULL) {
         PyErr_NoMemory();
         return NULL;
     }
-    io->deadline.kind = TIMER_IO;
-    io->deadline.node.index = PYHOST_TIMER_IDLE;
     io->op.kind = kind;
     io->op.fd = fd;
     io->op.buf = buf;
@@ -69,7 +66,7 @@ pyhost__hub_io_start(HubObject *self, int kind, int fd, void *buf, size_t len,
         PyErr_SetString(PyExc_RuntimeError,
                         "cannot block inside the hub (a timer callback "
                         "must not wait)");
-        pyhost__hub_io_free(io);
+        sockops_io_free(io);
         return NULL;
     }
     io->hub = Py_NewRef((PyObject *)self);
@@ -83,58 +80,29 @@ pyhost__hub_io_start(HubObject *self, int kind, int fd, void *buf, size_t len,
     if (err < 0) {
         errno = -err;
         PyErr_SetFromErrno(PyExc_OSError);
-        pyhost__hub_io_free(io);
+        sockops_io_free(io);
         return NULL;
     }
     io->key = PyLong_FromUnsignedLongLong(io->op.user_data);
     if (io->key == NULL) {
-        goto cancel;
-    }
-    if (timeout >= 0) {
-        int64_t when = pyhost__deadline_ns(timeout);
-        if (pyhost__timerheap_push(&self->timers, &io->deadline.node, when) <
-            0) {
-            PyErr_NoMemory();
-            goto cancel;
-        }
-    }
-    return io;
-cancel:
-    /* Submitted but unusable: it must still end with its completion. */
-    {
+        /* Submitted but unusable: it must still end with its completion,
+         * cancelled at once. */
         PyObject *exc = pyhost__err_take();
-        if (io->key == NULL) {
-            io->key = Py_NewRef(Py_None);
-        }
-        PyObject *r = pyhost__hub_io_wait(self, io);
+        io->key = Py_NewRef(Py_None);
+        pyhost__hub_io_cancel(self, io);
+        PyObject *r = pyhost__hub_io_wait(self, io, PYHOST__NO_DEADLINE);
         Py_XDECREF(r);
-        pyhost__hub_io_free(io);
+        sockops_io_free(io);
         pyhost__err_set_raised(exc);
         return NULL;
     }
-}
-
-/* Hand each completed operation to its waiter, and re-arm the hub's own
- * wake-up operation if it was among them. */
-void
-pyhost__hub_dispatch(HubObject *self, pyhost__op **done, int n)
-{
-    int rearm = 0;
-    for (int i = 0; i < n; i++) {
-        hub_io *io = (hub_io *)((char *)done[i] - offsetof(hub_io, op));
-        pyhost__hub_io_completed(self, io);
-        rearm |= io == self->wake_io;
-    }
-    if (rearm) {
-        pyhost__hub_arm_wake(self);
-    }
+    return io;
 }
 
 /* The backend reported io's completion: detach it and wake its tasklet. */
-void
-pyhost__hub_io_completed(HubObject *self, hub_io *io)
+static void
+sockops_io_completed(pyhost__hub_t *self, pyhost__io_t *io)
 {
-    pyhost__timerheap_remove(&self->timers, &io->deadline.node);
     pyhost__optab_remove(&self->tab, &io->op);
     io->done = 1;
     if (io == self->wake_io) {
@@ -145,8 +113,26 @@ pyhost__hub_io_completed(HubObject *self, hub_io *io)
     }
 }
 
+/* Hand each completed operation to its waiter, and re-arm the hub's own
+ * wake-up operation if it was among them. */
 void
-pyhost__hub_io_cancel(HubObject *self, hub_io *io)
+pyhost__hub_dispatch(pyhost__hub_t *self, pyhost__op_t **done, int n)
+{
+    int rearm = 0;
+    for (int i = 0; i < n; i++) {
+        pyhost__io_t *io = pyhost__io_of(done[i]);
+        sockops_io_completed(self, io);
+        rearm |= io == self->wake_io;
+    }
+    if (rearm) {
+        pyhost__hub_arm_wake(self);
+    }
+}
+
+/* Ask the backend to end io early (once; a no-op once it has ended).  Its
+ * completion still follows, and may still carry data. */
+void
+pyhost__hub_io_cancel(pyhost__hub_t *self, pyhost__io_t *io)
 {
     if (io->done || io->op.completed || io->op.cancel_requested) {
         return;
@@ -155,20 +141,31 @@ pyhost__hub_io_cancel(HubObject *self, hub_io *io)
     (void)self->backend->ops->cancel(self->backend, &io->op);
 }
 
-/* Wait until io's own completion.  An exception thrown into the waiting
- * tasklet meanwhile (Timeout, kill, a signal handler's) cancels the op and
- * keeps waiting; it is re-raised once the op has ended.  On success return
- * None and leave the result in io->op.res; the io is not freed.  Return
- * NULL with the first exception otherwise (io->op.res still valid). */
-HUB_NO_ASAN
+/* Wait until io's own completion, with one timed park: until deadline
+ * (PYHOST__NO_DEADLINE: none) has passed, then, once a cancel has been
+ * requested, without one.  A timed-out park cancels the op (io->timed_out);
+ * an exception thrown into the waiting tasklet meanwhile (Timeout, kill, a
+ * signal handler's) cancels it too and is re-raised once the op has ended.
+ * On success return None and leave the result in io->op.res; the io is not
+ * freed.  Return NULL with the first exception otherwise (io->op.res still
+ * valid). */
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_io_wait(HubObject *self, hub_io *io)
+pyhost__hub_io_wait(pyhost__hub_t *self, pyhost__io_t *io, int64_t deadline)
 {
     PyObject *first_exc = NULL;
     while (!io->done) {
-        PyObject *r = pyhost__hub_park(self, io->key);
-        if (r != NULL) {
-            Py_DECREF(r);
+        PyObject *value;
+        int64_t until =
+            io->op.cancel_requested ? PYHOST__NO_DEADLINE : deadline;
+        int r = pyhost__hub_park(self, io->key, until, &value);
+        if (r == PYHOST__PARK_WOKEN) {
+            Py_DECREF(value);
+            continue;
+        }
+        if (r == PYHOST__PARK_TIMEOUT) {
+            io->timed_out = 1;
+            pyhost__hub_io_cancel(self, io);
             continue;
         }
         PyObject *exc = pyhost__err_take();
@@ -189,8 +186,8 @@ pyhost__hub_io_wait(HubObject *self, hub_io *io)
 
 /* Turn a finished io's result into the Python outcome.  Return res >= 0,
  * or -1 with an exception set (errno mapped like the socket module). */
-Py_ssize_t
-pyhost__hub_io_result(hub_io *io)
+static Py_ssize_t
+sockops_io_result(pyhost__io_t *io)
 {
     int32_t res = io->op.res;
     if (res >= 0) {
@@ -217,18 +214,103 @@ pyhost__hub_io_result(hub_io *io)
     return -1;
 }
 
-/* Run one operation to its end for the current tasklet.  Return the
- * result (bytes, revents) or -1 with an exception set.  If an exception
- * interrupted a RECV that still got data, the bytes are attached to it as
- * `pyhost_received` so the caller can keep them. */
-HUB_NO_ASAN
-Py_ssize_t
-pyhost__hub_run_op(HubObject *self, int kind, int fd, void *buf, size_t len,
-                   int flags, uint32_t events, double timeout, PyObject *owner,
-                   Py_buffer *view)
+/* ---- the stash -------------------------------------------------------- */
+
+/* Append n received bytes to fd's stash.  Return 0, or -1 with
+ * MemoryError set. */
+static int
+sockops_stash_add(pyhost__hub_t *self, int fd, const char *buf, size_t n)
 {
-    hub_io *io =
-        pyhost__hub_io_start(self, kind, fd, buf, len, flags, events, timeout);
+    if (fd >= self->stash_cap) {
+        int ncap = self->stash_cap ? self->stash_cap : 64;
+        while (ncap <= fd) {
+            ncap *= 2;
+        }
+        pyhost__stash_t *stash =
+            PyMem_Realloc(self->stash, (size_t)ncap * sizeof(*stash));
+        if (stash == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        memset(stash + self->stash_cap, 0,
+               (size_t)(ncap - self->stash_cap) * sizeof(*stash));
+        self->stash = stash;
+        self->stash_cap = ncap;
+    }
+    pyhost__stash_t *st = &self->stash[fd];
+    if (st->len + n > st->cap) {
+        size_t ncap = st->len + n;
+        char *data = PyMem_Realloc(st->data, ncap);
+        if (data == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        st->data = data;
+        st->cap = ncap;
+    }
+    memcpy(st->data + st->len, buf, n);
+    st->len += n;
+    return 0;
+}
+
+/* Copy up to len stashed bytes of fd into buf, consuming them unless
+ * flags has MSG_PEEK.  Return the count (0: nothing stashed). */
+static size_t
+sockops_stash_take(pyhost__hub_t *self, int fd, void *buf, size_t len,
+                   int flags)
+{
+    if (fd < 0 || fd >= self->stash_cap) {
+        return 0;
+    }
+    pyhost__stash_t *st = &self->stash[fd];
+    size_t n = st->len - st->off;
+    if (n > len) {
+        n = len;
+    }
+    memcpy(buf, st->data + st->off, n);
+    if (!(flags & MSG_PEEK)) {
+        st->off += n;
+        if (st->off == st->len) {
+            pyhost__hub_stash_drop(self, fd);
+        }
+    }
+    return n;
+}
+
+/* Forget fd's stash (its fd is being closed). */
+void
+pyhost__hub_stash_drop(pyhost__hub_t *self, int fd)
+{
+    if (fd >= 0 && fd < self->stash_cap) {
+        PyMem_Free(self->stash[fd].data);
+        memset(&self->stash[fd], 0, sizeof(self->stash[fd]));
+    }
+}
+
+/* Bytes stashed for fd. */
+static inline size_t
+sockops_stashed(pyhost__hub_t *self, int fd)
+{
+    if (fd < 0 || fd >= self->stash_cap) {
+        return 0;
+    }
+    return self->stash[fd].len - self->stash[fd].off;
+}
+
+/* ---- running an operation ---------------------------------------------- */
+
+/* Run one operation to its end for the current tasklet, waiting until
+ * deadline at most.  Return the result (bytes, revents) or -1 with an
+ * exception set.  If an exception ended a RECV that still got data, the
+ * bytes go to fd's stash: the next receive returns them. */
+PYHOST__NO_ASAN
+static Py_ssize_t
+sockops_run_op(pyhost__hub_t *self, int kind, int fd, void *buf, size_t len,
+               int flags, uint32_t events, int64_t deadline, PyObject *owner,
+               Py_buffer *view)
+{
+    pyhost__io_t *io =
+        sockops_io_start(self, kind, fd, buf, len, flags, events);
     if (io == NULL) {
         if (view != NULL) {
             PyBuffer_Release(view);
@@ -240,62 +322,33 @@ pyhost__hub_run_op(HubObject *self, int kind, int fd, void *buf, size_t len,
         io->view = *view;
         io->has_view = 1;
     }
-    PyObject *r = pyhost__hub_io_wait(self, io);
+    PyObject *r = pyhost__hub_io_wait(self, io, deadline);
     Py_ssize_t res;
     if (r == NULL) {
-        if (kind == PYHOST_OP_RECV && io->op.res > 0) {
+        if (kind == PYHOST__OP_RECV && io->op.res > 0) {
             PyObject *exc = pyhost__err_take();
-            PyObject *data = PyBytes_FromStringAndSize(buf, io->op.res);
-            if (data == NULL ||
-                PyObject_SetAttrString(exc, "pyhost_received", data) < 0) {
-                PyErr_WriteUnraisable(exc);
+            if (sockops_stash_add(self, fd, buf, (size_t)io->op.res) < 0) {
+                PyErr_WriteUnraisable((PyObject *)self);
             }
-            Py_XDECREF(data);
             pyhost__err_set_raised(exc);
         }
         res = -1;
     }
     else {
         Py_DECREF(r);
-        res = pyhost__hub_io_result(io);
+        res = sockops_io_result(io);
     }
-    pyhost__hub_io_free(io);
+    sockops_io_free(io);
     return res;
-}
-
-/* Parse a timeout argument: None -> -1 (no limit), else seconds >= 0.
- * Return 0 or -1 with ValueError/TypeError set. */
-HUB_NO_ASAN
-int
-pyhost__hub_parse_timeout(PyObject *obj, double *out)
-{
-    if (obj == Py_None) {
-        *out = -1.0;
-        return 0;
-    }
-    double t = PyFloat_AsDouble(obj);
-    if (t == -1.0 && PyErr_Occurred()) {
-        return -1;
-    }
-    if (isnan(t)) {
-        PyErr_SetString(PyExc_ValueError, "Invalid value NaN (not a number)");
-        return -1;
-    }
-    if (t < 0) {
-        PyErr_SetString(PyExc_ValueError, "Timeout value out of range");
-        return -1;
-    }
-    *out = t;
-    return 0;
 }
 
 /* One non-blocking try of recv/send.  Return bytes >= 0, -2 when it would
  * block, or -1 with an exception set. */
 static Py_ssize_t
-hub_try_io(int kind, int fd, void *buf, size_t len, int flags)
+sockops_try(int kind, int fd, void *buf, size_t len, int flags)
 {
     for (;;) {
-        ssize_t n = kind == PYHOST_OP_RECV
+        ssize_t n = kind == PYHOST__OP_RECV
                         ? recv(fd, buf, len, flags | MSG_DONTWAIT)
                         : send(fd, buf, len, flags | MSG_DONTWAIT);
         if (n >= 0) {
@@ -315,83 +368,62 @@ hub_try_io(int kind, int fd, void *buf, size_t len, int flags)
     }
 }
 
-/* recv/send for the current tasklet: try, then wait for an operation.
- * timeout 0 or MSG_DONTWAIT in flags raises BlockingIOError instead of
- * waiting. */
-HUB_NO_ASAN
+/* recv/send for the current tasklet: the stash first (recv), then a try,
+ * then an operation waited for until timeout seconds (-1: no limit) have
+ * passed.  Timeout 0 or MSG_DONTWAIT in flags raises BlockingIOError
+ * instead of waiting.  Releases view (when not NULL) on every path. */
+PYHOST__NO_ASAN
 static Py_ssize_t
-hub_sock_io(HubObject *self, int kind, int fd, void *buf, size_t len,
-            int flags, double timeout, PyObject *owner, Py_buffer *view)
+sockops_io(pyhost__hub_t *self, int kind, int fd, void *buf, size_t len,
+           int flags, double timeout, PyObject *owner, Py_buffer *view)
 {
+    Py_ssize_t n;
     if (fd < 0) {
         errno = EBADF;
         PyErr_SetFromErrno(PyExc_OSError);
-        goto fail_view;
+        n = -1;
     }
-    if (len == 0 && kind == PYHOST_OP_RECV) {
-        /* Like the socket module: a zero-length read returns at once. */
-        if (view != NULL) {
-            PyBuffer_Release(view);
+    else if (len == 0 && kind == PYHOST__OP_RECV) {
+        n = 0; /* like the socket module: a zero-length read returns */
+    }
+    else if (kind == PYHOST__OP_RECV && fd < self->stash_cap &&
+             sockops_stashed(self, fd) > 0) {
+        n = (Py_ssize_t)sockops_stash_take(self, fd, buf, len, flags);
+    }
+    else {
+        n = sockops_try(kind, fd, buf, len, flags);
+        if (n == -2 && (timeout == 0 || (flags & MSG_DONTWAIT))) {
+            /* Non-blocking socket, or the caller asked this call not to
+             * wait: raise BlockingIOError like the socket module. */
+            errno = EAGAIN;
+            PyErr_SetFromErrno(PyExc_OSError);
+            n = -1;
         }
-        return 0;
-    }
-    Py_ssize_t n = hub_try_io(kind, fd, buf, len, flags);
-    if (n != -2) {
-        if (view != NULL) {
-            PyBuffer_Release(view);
+        else if (n == -2) {
+            int64_t deadline = pyhost__timeout_deadline(timeout);
+            /* The op owns view from here. */
+            return sockops_run_op(self, kind, fd, buf, len, flags, 0, deadline,
+                                  owner, view);
         }
-        return n;
     }
-    if (timeout == 0 || (flags & MSG_DONTWAIT)) {
-        /* Non-blocking socket, or the caller asked this call not to
-         * wait: raise BlockingIOError like the socket module. */
-        errno = EAGAIN;
-        PyErr_SetFromErrno(PyExc_OSError);
-        goto fail_view;
-    }
-    return pyhost__hub_run_op(self, kind, fd, buf, len, flags, 0, timeout,
-                              owner, view);
-fail_view:
     if (view != NULL) {
         PyBuffer_Release(view);
     }
-    return -1;
+    return n;
 }
 
 /* ---- socket calls ---------------------------------------------------- */
 
-/* The socket calls all take the fd first, then somewhere an int (flags or
- * poll events) followed by the timeout: parse those three.  Return 0, or
- * -1 with an exception set. */
-static int
-hub_parse_call(PyObject *const *args, Py_ssize_t at, int *fd, int *value,
-               double *timeout)
-{
-    if ((*fd = pyhost__long_as_int(args[0])) == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    if ((*value = pyhost__long_as_int(args[at])) == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    return pyhost__hub_parse_timeout(args[at + 1], timeout);
-}
-
 /* recv(fd, nbytes, flags, timeout) -> bytes */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_recv_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
+pyhost__hub_recv_meth(pyhost__hub_t *self, PyObject *args)
 {
     int fd, flags;
     Py_ssize_t nbytes;
     double timeout;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "recv(fd, nbytes, flags, timeout)");
-        return NULL;
-    }
-    if (hub_parse_call(args, 2, &fd, &flags, &timeout) < 0) {
-        return NULL;
-    }
-    if ((nbytes = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred()) {
+    if (!PyArg_ParseTuple(args, "iniO&:recv", &fd, &nbytes, &flags,
+                          pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
     if (nbytes < 0) {
@@ -403,8 +435,8 @@ pyhost__hub_recv_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     Py_ssize_t n =
-        hub_sock_io(self, PYHOST_OP_RECV, fd, PyBytes_AS_STRING(buf), nbytes,
-                    flags, timeout, buf, NULL);
+        sockops_io(self, PYHOST__OP_RECV, fd, PyBytes_AS_STRING(buf), nbytes,
+                   flags, timeout, buf, NULL);
     if (n < 0) {
         Py_DECREF(buf);
         return NULL;
@@ -416,31 +448,21 @@ pyhost__hub_recv_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
 }
 
 /* recv_into(fd, buffer, nbytes, flags, timeout) -> int */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_recv_into_meth(HubObject *self, PyObject *const *args,
-                           Py_ssize_t nargs)
+pyhost__hub_recv_into_meth(pyhost__hub_t *self, PyObject *args)
 {
     int fd, flags;
     Py_ssize_t nbytes;
     double timeout;
     Py_buffer view;
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "recv_into(fd, buffer, nbytes, flags, timeout)");
-        return NULL;
-    }
-    if (hub_parse_call(args, 3, &fd, &flags, &timeout) < 0) {
-        return NULL;
-    }
-    if ((nbytes = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred()) {
+    if (!PyArg_ParseTuple(args, "iw*niO&:recv_into", &fd, &view, &nbytes,
+                          &flags, pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
     if (nbytes < 0) {
+        PyBuffer_Release(&view);
         PyErr_SetString(PyExc_ValueError, "negative buffersize in recv_into");
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_WRITABLE) < 0) {
         return NULL;
     }
     if (nbytes == 0) {
@@ -452,135 +474,120 @@ pyhost__hub_recv_into_meth(HubObject *self, PyObject *const *args,
                         "buffer too small for requested bytes");
         return NULL;
     }
-    void *buf = view.buf;
-    Py_ssize_t n = hub_sock_io(self, PYHOST_OP_RECV, fd, buf, nbytes, flags,
-                               timeout, args[1], &view);
+    Py_ssize_t n = sockops_io(self, PYHOST__OP_RECV, fd, view.buf, nbytes,
+                              flags, timeout, view.obj, &view);
     return n < 0 ? NULL : PyLong_FromSsize_t(n);
 }
 
 /* send(fd, data, flags, timeout) -> int */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_send_meth(HubObject *self, PyObject *const *args, Py_ssize_t nargs)
+pyhost__hub_send_meth(pyhost__hub_t *self, PyObject *args)
 {
     int fd, flags;
     double timeout;
     Py_buffer view;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "send(fd, data, flags, timeout)");
+    if (!PyArg_ParseTuple(args, "iy*iO&:send", &fd, &view, &flags,
+                          pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
-    if (hub_parse_call(args, 2, &fd, &flags, &timeout) < 0) {
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    void *buf = view.buf;
-    Py_ssize_t len = view.len;
-    Py_ssize_t n = hub_sock_io(self, PYHOST_OP_SEND, fd, buf, len, flags,
-                               timeout, args[1], &view);
+    Py_ssize_t n = sockops_io(self, PYHOST__OP_SEND, fd, view.buf, view.len,
+                              flags, timeout, view.obj, &view);
     return n < 0 ? NULL : PyLong_FromSsize_t(n);
 }
 
-/* sendall(fd, data, flags, timeout): the timeout bounds the whole call. */
-HUB_NO_ASAN
+/* sendall(fd, data, flags, timeout): the timeout bounds the whole call
+ * (one deadline; each wait gets what is left of it, as CPython's
+ * sock_sendall does). */
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_sendall_meth(HubObject *self, PyObject *const *args,
-                         Py_ssize_t nargs)
+pyhost__hub_sendall_meth(pyhost__hub_t *self, PyObject *args)
 {
     int fd, flags;
     double timeout;
     Py_buffer view;
-    if (nargs != 4) {
-        PyErr_SetString(PyExc_TypeError, "sendall(fd, data, flags, timeout)");
+    if (!PyArg_ParseTuple(args, "iy*iO&:sendall", &fd, &view, &flags,
+                          pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
-    if (hub_parse_call(args, 2, &fd, &flags, &timeout) < 0) {
-        return NULL;
-    }
-    if (PyObject_GetBuffer(args[1], &view, PyBUF_SIMPLE) < 0) {
-        return NULL;
-    }
-    int64_t deadline =
-        timeout > 0 ? pyhost__deadline_ns(timeout) : 0;
+    int64_t deadline = timeout > 0 ? pyhost__deadline_ns(timeout) : 0;
     char *p = view.buf;
     Py_ssize_t left = view.len;
     PyObject *res = NULL;
     do {
         double t = timeout;
         if (timeout > 0) {
-            t = (double)(deadline - pyhost__now_ns()) / 1e9;
-            if (t <= 0) {
+            int64_t left_ns = pyhost__deadline_left_ns(deadline);
+            if (left_ns == 0) {
                 PyErr_SetString(PyExc_TimeoutError, "timed out");
-                goto done;
+                goto error;
             }
+            t = (double)left_ns / 1e9;
         }
+        /* Each part pins the buffer for its own operation. */
         Py_buffer part;
-        if (PyObject_GetBuffer(args[1], &part, PyBUF_SIMPLE) < 0) {
-            goto done;
+        if (PyObject_GetBuffer(view.obj, &part, PyBUF_SIMPLE) < 0) {
+            goto error;
         }
-        Py_ssize_t n = hub_sock_io(self, PYHOST_OP_SEND, fd, p, left, flags, t,
-                                   args[1], &part);
+        Py_ssize_t n = sockops_io(self, PYHOST__OP_SEND, fd, p, left, flags, t,
+                                  view.obj, &part);
         if (n < 0) {
-            goto done;
+            goto error;
         }
         p += n;
         left -= n;
     } while (left > 0);
     res = Py_NewRef(Py_None);
-done:
+error:
     PyBuffer_Release(&view);
     return res;
 }
 
-/* wait_fd(fd, events, timeout) -> revents: park until fd is ready. */
-HUB_NO_ASAN
+/* wait_fd(fd, events, timeout) -> revents: park until fd is ready.  Bytes
+ * stashed for fd make it readable at once. */
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_wait_fd_meth(HubObject *self, PyObject *const *args,
-                         Py_ssize_t nargs)
+pyhost__hub_wait_fd_meth(pyhost__hub_t *self, PyObject *args)
 {
     int fd, events;
     double timeout;
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "wait_fd(fd, events, timeout)");
-        return NULL;
-    }
-    if (hub_parse_call(args, 1, &fd, &events, &timeout) < 0) {
+    if (!PyArg_ParseTuple(args, "iiO&:wait_fd", &fd, &events,
+                          pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
     if (fd < 0) {
         errno = EBADF;
         return PyErr_SetFromErrno(PyExc_OSError);
     }
-    Py_ssize_t r = pyhost__hub_run_op(self, PYHOST_OP_POLL, fd, NULL, 0, 0,
-                                      (uint32_t)events, timeout, NULL, NULL);
+    if ((events & POLLIN) && sockops_stashed(self, fd) > 0) {
+        return PyLong_FromLong(POLLIN);
+    }
+    int64_t deadline = pyhost__timeout_deadline(timeout);
+    Py_ssize_t r = sockops_run_op(self, PYHOST__OP_POLL, fd, NULL, 0, 0,
+                                  (uint32_t)events, deadline, NULL, NULL);
     return r < 0 ? NULL : PyLong_FromSsize_t(r);
 }
 
 /* wait_fds([(fd, events), ...], timeout) -> [(fd, revents), ...]: park
  * until at least one is ready (empty list on timeout).  The other ops are
  * then cancelled, and all of them end before this returns. */
-HUB_NO_ASAN
+PYHOST__NO_ASAN
 PyObject *
-pyhost__hub_wait_fds_meth(HubObject *self, PyObject *const *args,
-                          Py_ssize_t nargs)
+pyhost__hub_wait_fds_meth(pyhost__hub_t *self, PyObject *args)
 {
     double timeout;
-    if (nargs != 2) {
-        PyErr_SetString(PyExc_TypeError, "wait_fds(pairs, timeout)");
+    PyObject *pairs;
+    if (!PyArg_ParseTuple(args, "OO&:wait_fds", &pairs,
+                          pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
-    if (pyhost__hub_parse_timeout(args[1], &timeout) < 0) {
-        return NULL;
-    }
-    PyObject *seq = PySequence_Fast(args[0], "wait_fds needs a sequence");
+    PyObject *seq = PySequence_Fast(pairs, "wait_fds needs a sequence");
     if (seq == NULL) {
         return NULL;
     }
     Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
     PyObject *result = NULL, *key = NULL, *first_exc = NULL;
-    hub_io **ios = PyMem_Calloc(count ? count : 1, sizeof(*ios));
+    pyhost__io_t **ios = PyMem_Calloc(count ? count : 1, sizeof(*ios));
     if (ios == NULL) {
         PyErr_NoMemory();
         goto done;
@@ -607,8 +614,8 @@ pyhost__hub_wait_fds_meth(HubObject *self, PyObject *const *args,
         if (!PyArg_ParseTuple(pair, "ii", &fd, &events)) {
             break;
         }
-        hub_io *io = pyhost__hub_io_start(self, PYHOST_OP_POLL, fd, NULL, 0, 0,
-                                          (uint32_t)events, -1.0);
+        pyhost__io_t *io = sockops_io_start(self, PYHOST__OP_POLL, fd, NULL, 0,
+                                            0, (uint32_t)events);
         if (io == NULL) {
             break;
         }
@@ -616,43 +623,21 @@ pyhost__hub_wait_fds_meth(HubObject *self, PyObject *const *args,
         ios[started] = io;
     }
     if (started == count) {
-        /* One park for all: any completion on key wakes us. */
+        /* One timed park for all: any completion on key wakes us. */
         int any = 0;
-        PyObject *timer = NULL;
-        if (timeout >= 0 && count > 0) {
-            PyObject *wake = PyObject_GetAttrString((PyObject *)self, "wake");
-            PyObject *cur = pyhost__greenlet_current();
-            if (wake != NULL && cur != NULL) {
-                PyObject *cargs[4] = {PyFloat_FromDouble(timeout), wake, cur,
-                                      key};
-                if (cargs[0] != NULL) {
-                    timer = pyhost__hub_call_later_meth(self, cargs, 4);
-                }
-                Py_XDECREF(cargs[0]);
-            }
-            Py_XDECREF(wake);
-            Py_XDECREF(cur);
-            if (timer == NULL) {
+        for (Py_ssize_t i = 0; i < count; i++) {
+            any |= ios[i]->done;
+        }
+        if (!any && count > 0) {
+            PyObject *value;
+            int64_t deadline = pyhost__timeout_deadline(timeout);
+            int r = pyhost__hub_park(self, key, deadline, &value);
+            if (r < 0) {
                 first_exc = pyhost__err_take();
             }
-        }
-        while (first_exc == NULL && count > 0) {
-            for (Py_ssize_t i = 0; i < count; i++) {
-                any |= ios[i]->done;
+            else if (r == PYHOST__PARK_WOKEN) {
+                Py_DECREF(value);
             }
-            if (any) {
-                break;
-            }
-            PyObject *r = pyhost__hub_park(self, key);
-            if (r == NULL) {
-                first_exc = pyhost__err_take();
-            }
-            Py_XDECREF(r);
-            break; /* a completion, or the timeout */
-        }
-        if (timer != NULL) {
-            pyhost__hub_timer_disarm((TimerObject *)timer);
-            Py_DECREF(timer);
         }
     }
     else {
@@ -668,7 +653,7 @@ pyhost__hub_wait_fds_meth(HubObject *self, PyObject *const *args,
         if (ios[i] == NULL) {
             continue;
         }
-        PyObject *r = pyhost__hub_io_wait(self, ios[i]);
+        PyObject *r = pyhost__hub_io_wait(self, ios[i], PYHOST__NO_DEADLINE);
         if (r == NULL) {
             PyObject *exc = pyhost__err_take();
             if (first_exc == NULL) {
@@ -703,7 +688,7 @@ done:
     if (ios != NULL) {
         for (Py_ssize_t i = 0; i < count; i++) {
             if (ios[i] != NULL) {
-                pyhost__hub_io_free(ios[i]);
+                sockops_io_free(ios[i]);
             }
         }
         PyMem_Free(ios);
@@ -717,21 +702,32 @@ done:
     return result;
 }
 
+/* stashed(fd) -> int: bytes kept for fd's next receive. */
+PyObject *
+pyhost__hub_stashed_meth(pyhost__hub_t *self, PyObject *arg)
+{
+    int fd = pyhost__long_as_int(arg);
+    if (fd == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromSize_t(sockops_stashed(self, fd));
+}
+
 /* close_fd(fd): cancel every op pending on fd and wait for their
  * completions (their tasklets get OSError(EBADF)), so that the caller's
  * close() then sends a FIN, not an RST, and no orphaned recv swallows the
- * peer's data. */
+ * peer's data; then drop fd's stash (the fd number will be reused). */
 PyObject *
-pyhost__hub_close_fd_meth(HubObject *self, PyObject *arg)
+pyhost__hub_close_fd_meth(pyhost__hub_t *self, PyObject *arg)
 {
     int fd = pyhost__long_as_int(arg);
     if (fd == -1 && PyErr_Occurred()) {
         return NULL;
     }
     int pending = 0;
-    for (pyhost__op *op = pyhost__optab_fd_first(&self->tab, fd); op != NULL;
+    for (pyhost__op_t *op = pyhost__optab_fd_first(&self->tab, fd); op != NULL;
          op = op->fd_next) {
-        hub_io *io = (hub_io *)((char *)op - offsetof(hub_io, op));
+        pyhost__io_t *io = pyhost__io_of(op);
         if (io == self->wake_io) {
             continue;
         }
@@ -743,18 +739,19 @@ pyhost__hub_close_fd_meth(HubObject *self, PyObject *arg)
      * by the next wait.  Dispatch them here, without switching. */
     for (int spins = 0; pending && spins < 10000; spins++) {
         pending = 0;
-        for (pyhost__op *op = pyhost__optab_fd_first(&self->tab, fd);
+        for (pyhost__op_t *op = pyhost__optab_fd_first(&self->tab, fd);
              op != NULL; op = op->fd_next) {
             pending |= op != &self->wake_io->op;
         }
         if (!pending) {
             break;
         }
-        pyhost__op *done[HUB_BATCH];
+        pyhost__op_t *done[PYHOST__HUB_BATCH];
         int n = self->backend->ops->wait(self->backend, spins ? 1000000 : 0,
-                                         done, HUB_BATCH);
+                                         done, PYHOST__HUB_BATCH);
         pyhost__hub_dispatch(self, done, n);
     }
     self->backend->ops->forget_fd(self->backend, fd);
+    pyhost__hub_stash_drop(self, fd);
     Py_RETURN_NONE;
 }

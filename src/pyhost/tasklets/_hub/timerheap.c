@@ -9,18 +9,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <time.h>
-
-int64_t
-pyhost__now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 void
-pyhost__timerheap_init(pyhost__timerheap *heap)
+pyhost__timerheap_init(pyhost__timerheap_t *heap)
 {
     heap->nodes = NULL;
     heap->len = heap->cap = 0;
@@ -28,75 +19,76 @@ pyhost__timerheap_init(pyhost__timerheap *heap)
 }
 
 void
-pyhost__timerheap_fini(pyhost__timerheap *heap)
+pyhost__timerheap_fini(pyhost__timerheap_t *heap)
 {
     for (size_t i = 0; i < heap->len; i++) {
-        heap->nodes[i]->index = PYHOST_TIMER_IDLE;
+        heap->nodes[i]->index = PYHOST__TIMER_IDLE;
     }
     free(heap->nodes);
     pyhost__timerheap_init(heap);
 }
 
 static inline int
-heap_less(const pyhost__timer *a, const pyhost__timer *b)
+timerheap_less(const pyhost__timer_t *a, const pyhost__timer_t *b)
 {
     return a->when < b->when || (a->when == b->when && a->seq < b->seq);
 }
 
 static inline void
-heap_set(pyhost__timerheap *heap, size_t i, pyhost__timer *t)
+timerheap_set(pyhost__timerheap_t *heap, size_t i, pyhost__timer_t *t)
 {
     heap->nodes[i] = t;
     t->index = i;
 }
 
 static void
-heap_sift_up(pyhost__timerheap *heap, size_t i)
+timerheap_sift_up(pyhost__timerheap_t *heap, size_t i)
 {
-    pyhost__timer *t = heap->nodes[i];
+    pyhost__timer_t *t = heap->nodes[i];
     while (i > 0) {
         size_t parent = (i - 1) / 2;
-        if (!heap_less(t, heap->nodes[parent])) {
+        if (!timerheap_less(t, heap->nodes[parent])) {
             break;
         }
-        heap_set(heap, i, heap->nodes[parent]);
+        timerheap_set(heap, i, heap->nodes[parent]);
         i = parent;
     }
-    heap_set(heap, i, t);
+    timerheap_set(heap, i, t);
 }
 
 static void
-heap_sift_down(pyhost__timerheap *heap, size_t i)
+timerheap_sift_down(pyhost__timerheap_t *heap, size_t i)
 {
-    pyhost__timer *t = heap->nodes[i];
+    pyhost__timer_t *t = heap->nodes[i];
     for (;;) {
         size_t child = 2 * i + 1;
         if (child >= heap->len) {
             break;
         }
         if (child + 1 < heap->len &&
-            heap_less(heap->nodes[child + 1], heap->nodes[child])) {
+            timerheap_less(heap->nodes[child + 1], heap->nodes[child])) {
             child++;
         }
-        if (!heap_less(heap->nodes[child], t)) {
+        if (!timerheap_less(heap->nodes[child], t)) {
             break;
         }
-        heap_set(heap, i, heap->nodes[child]);
+        timerheap_set(heap, i, heap->nodes[child]);
         i = child;
     }
-    heap_set(heap, i, t);
+    timerheap_set(heap, i, t);
 }
 
 /* Arm t for when (re-arming moves it).  Return 0 or -ENOMEM. */
 int
-pyhost__timerheap_push(pyhost__timerheap *heap, pyhost__timer *t, int64_t when)
+pyhost__timerheap_push(pyhost__timerheap_t *heap, pyhost__timer_t *t,
+                       int64_t when)
 {
     if (pyhost__timer_armed(t)) {
         pyhost__timerheap_remove(heap, t);
     }
     if (heap->len == heap->cap) {
         size_t ncap = heap->cap ? heap->cap * 2 : 64;
-        pyhost__timer **nodes = realloc(heap->nodes, ncap * sizeof(*nodes));
+        pyhost__timer_t **nodes = realloc(heap->nodes, ncap * sizeof(*nodes));
         if (nodes == NULL) {
             return -ENOMEM;
         }
@@ -107,44 +99,44 @@ pyhost__timerheap_push(pyhost__timerheap *heap, pyhost__timer *t, int64_t when)
     t->seq = heap->next_seq++;
     heap->nodes[heap->len] = t;
     t->index = heap->len++;
-    heap_sift_up(heap, t->index);
+    timerheap_sift_up(heap, t->index);
     return 0;
 }
 
 /* Disarm t; a no-op when it is not armed. */
 void
-pyhost__timerheap_remove(pyhost__timerheap *heap, pyhost__timer *t)
+pyhost__timerheap_remove(pyhost__timerheap_t *heap, pyhost__timer_t *t)
 {
     size_t i = t->index;
-    if (i == PYHOST_TIMER_IDLE || i >= heap->len || heap->nodes[i] != t) {
+    if (i == PYHOST__TIMER_IDLE || i >= heap->len || heap->nodes[i] != t) {
         return;
     }
-    t->index = PYHOST_TIMER_IDLE;
-    pyhost__timer *last = heap->nodes[--heap->len];
+    t->index = PYHOST__TIMER_IDLE;
+    pyhost__timer_t *last = heap->nodes[--heap->len];
     if (i == heap->len) {
         return;
     }
-    heap_set(heap, i, last);
-    if (i > 0 && heap_less(last, heap->nodes[(i - 1) / 2])) {
-        heap_sift_up(heap, i);
+    timerheap_set(heap, i, last);
+    if (i > 0 && timerheap_less(last, heap->nodes[(i - 1) / 2])) {
+        timerheap_sift_up(heap, i);
     }
     else {
-        heap_sift_down(heap, i);
+        timerheap_sift_down(heap, i);
     }
 }
 
 /* Return the earliest timer (still armed), or NULL. */
-pyhost__timer *
-pyhost__timerheap_peek(const pyhost__timerheap *heap)
+pyhost__timer_t *
+pyhost__timerheap_peek(const pyhost__timerheap_t *heap)
 {
     return heap->len ? heap->nodes[0] : NULL;
 }
 
 /* Disarm and return the earliest timer if it is due at now, else NULL. */
-pyhost__timer *
-pyhost__timerheap_pop_due(pyhost__timerheap *heap, int64_t now)
+pyhost__timer_t *
+pyhost__timerheap_pop_due(pyhost__timerheap_t *heap, int64_t now)
 {
-    pyhost__timer *t = pyhost__timerheap_peek(heap);
+    pyhost__timer_t *t = pyhost__timerheap_peek(heap);
     if (t == NULL || t->when > now) {
         return NULL;
     }
