@@ -2,14 +2,23 @@
 """Console responsiveness: pyhost.console against the in-process Python
 server that dowser, dozer and pympler.web use (a stdlib HTTP server on a
 Python thread), while the application is idle, runs Python code, or holds
-the GIL in C.
+the GIL in C; and the Leaks page on a heap of a million objects.
 
-    python bench/console.py [SECONDS_PER_CONDITION]
+    python bench/console.py [SECONDS_PER_CONDITION] [--objects N]
 
 A client in its own process asks each server in turn, one request at a
-time, for the whole condition.  The table gives median and worst latency
-and how the requests ended (HTTP status, or "timeout" after 5 s).
+time, for the whole condition.  The first table gives median and worst
+latency and how the requests ended (HTTP status, or "timeout" after 5 s).
+The second times each view of the Leaks page on a heap of N gc-tracked
+objects (default 1,000,000; 0 skips it), with the console's default 1 s
+page deadline.  These are the figures the tests do not assert (a test
+checks that a no-GIL page answers before a GIL hold ends, and that the
+Leaks page answers on a million objects, not how fast).
 """
+import argparse
+import ctypes
+import gc
+import http.client
 import http.server
 import json
 import statistics
@@ -77,14 +86,61 @@ def measure(condition, seconds, port_c, token, port_s):
     return json.loads(out)
 
 
+LEAK_PAGES = ("/leaks", "/leaks?page=2&per=20", "/api/leaks",
+              "/leaks?view=external")
+
+
+class LeakedByTheBenchmark:
+    """One object leaked on purpose, for the Leaks page to find."""
+
+
+def leak_pages(port_c, token, objects, runs=5):
+    """Time each view of the Leaks page `runs` times on a heap of `objects`
+    gc-tracked objects; return rows (page, runs, median ms, worst ms,
+    endings).  The client is this process: it waits in recv(), with the
+    GIL released, while the console's worker renders."""
+    class Item:
+        __slots__ = ("v",)
+
+    heap = [[Item()] for _ in range(objects // 2)]
+    ctypes.pythonapi.Py_IncRef(ctypes.py_object(LeakedByTheBenchmark()))
+    gc.collect()   # so that no automatic collection lands in a request
+    rows = []
+    for path in LEAK_PAGES:
+        lat, ends = [], {}
+        for _ in range(runs):
+            c = http.client.HTTPConnection("127.0.0.1", port_c, timeout=60)
+            t = time.monotonic()
+            c.request("GET", path,
+                      headers={"Cookie": "pyhost_console=" + token})
+            r = c.getresponse()
+            r.read()
+            lat.append(time.monotonic() - t)
+            c.close()
+            ends[str(r.status)] = ends.get(str(r.status), 0) + 1
+        rows.append((path, runs, statistics.median(lat) * 1000,
+                     max(lat) * 1000, ends))
+    del heap
+    gc.collect()
+    return rows
+
+
 def main(argv):
-    seconds = float(argv[0]) if argv else 3.0
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("seconds", nargs="?", type=float, default=3.0,
+                    help="seconds per responsiveness condition")
+    ap.add_argument("--objects", type=int, default=1_000_000,
+                    help="gc-tracked objects on the Leaks page's heap "
+                         "(0: skip that table)")
+    args = ap.parse_args(argv)
+    seconds = args.seconds
     url = console.start(sample_interval=0)
     port_c = int(url.split(":")[2].split("/")[0])
     token = url.split("token=")[1]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GcPage)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     rows = []
+    leak_rows = []
     try:
         for condition in ("main thread idle", "main thread runs Python",
                           "main thread holds the GIL in C"):
@@ -98,6 +154,13 @@ def main(argv):
                 rows.append((condition, target, len(samples),
                              statistics.median(lat) * 1000,
                              max(lat) * 1000, ends))
+        if args.objects > 0:
+            try:
+                import pyhost.leaks  # noqa: F401 (the page needs it)
+            except ImportError:
+                print("pyhost.leaks is not built: no Leaks page table\n")
+            else:
+                leak_rows = leak_pages(port_c, token, args.objects)
     finally:
         server.shutdown()
         console.stop()
@@ -118,6 +181,18 @@ def main(argv):
         theirs = base[(cond, "Python-thread server")]
         print(f"{cond}: worst latency, Python-thread server / pyhost no-GIL "
               f"page = {theirs / ours:.0f}x")
+    held = base[("main thread holds the GIL in C", "pyhost no-GIL page")]
+    print(f"no-GIL page while C holds the GIL: worst {held:.1f} ms "
+          f"(target: under 50 ms)")
+    if leak_rows:
+        print(f"\nLeaks page on a heap of {args.objects:,} gc-tracked "
+              f"objects, Python {sys.version.split()[0]}, default 1 s page "
+              f"deadline (target: every view under 1 s)\n")
+        print("| page | requests | median ms | worst ms | ended |")
+        print("|---|---:|---:|---:|---|")
+        for path, n, med, worst, ends in leak_rows:
+            ended = ", ".join(f"{k}: {v}" for k, v in sorted(ends.items()))
+            print(f"| {path} | {n} | {med:.1f} | {worst:.1f} | {ended} |")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,16 @@ def test_token_in_url_becomes_a_cookie(client):
     assert r.status == 200
 
 
+def test_token_redirect_never_leaves_the_console(client):
+    """The token-for-cookie redirect never sends the browser to another
+    site: a path like "//evil.example/x" (a protocol-relative link, as a
+    Location) is replaced by "/"."""
+    for path in ("//evil.example/x", "//evil.example", "///evil.example"):
+        r = client.get(f"{path}?token={client.token}", token=False)
+        assert r.status == 303, path
+        assert r.headers["location"] == "/", (path, r.headers["location"])
+
+
 def test_wrong_host_is_421(client):
     for host in ("evil.example", f"evil.example:{client.port}",
                  "127.0.0.1:1", "127.0.0.2:%d" % client.port, ""):

@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The browser test: Debian's chromium, driven by playwright-core from npm
 (tests/console/browser.mjs), walks the console like a developer would."""
-import ctypes
 import json
 import os
 import shutil
@@ -12,7 +11,9 @@ import pytest
 
 from pyhost import console
 
-from console_helpers import HERE, SLOWDOWN, client_env
+from testenv import scaled
+
+from console_helpers import HERE, PATIENT_DEADLINE, client_env
 
 ROOT = os.path.dirname(os.path.dirname(HERE))
 CHROMIUM = "/usr/bin/chromium"
@@ -26,10 +27,6 @@ if shutil.which("node") is None or not os.path.exists(CHROMIUM):
 if not os.path.isdir(os.path.join(ROOT, "node_modules", "playwright-core")):
     pytest.skip("needs playwright-core: run `npm install` at the repository "
                 "root (make test does)", allow_module_level=True)
-
-
-def leak(obj):
-    ctypes.pythonapi.Py_IncRef(ctypes.py_object(obj))
 
 
 class BrowserLeak:
@@ -46,8 +43,8 @@ class GrowsDuringTheTest:
     pass
 
 
-def test_browser_walk(artifacts_dir):
-    url = console.start(sample_interval=0.2)
+def test_browser_walk(artifacts_dir, leak):
+    url = console.start(sample_interval=0.2, deadline=PATIENT_DEADLINE)
     leak(BrowserLeak())
     stop = threading.Event()
 
@@ -61,7 +58,7 @@ def test_browser_walk(artifacts_dir):
         proc = subprocess.run(
             ["node", os.path.join(HERE, "browser.mjs"), url,
              str(artifacts_dir), "BrowserLeak", "GrowsDuringTheTest"],
-            capture_output=True, text=True, timeout=120 * SLOWDOWN, cwd=ROOT,
+            capture_output=True, text=True, timeout=scaled(120), cwd=ROOT,
             env=client_env())
     finally:
         stop.set()

@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: MIT
 """pyhost.console's Python API: start, stop, url, object_url, and their bad
-inputs."""
+inputs; stopping while pages are in flight, from the console's own thread,
+at exit and after fork; and where it refuses to run (subinterpreters)."""
+import importlib.util
 import os
 import re
 import socket
@@ -11,6 +13,7 @@ import textwrap
 import pytest
 
 from pyhost import console
+from testenv import scaled
 
 from console_helpers import Client
 
@@ -153,7 +156,7 @@ def test_stops_cleanly_at_exit_without_stop():
         print("bye")
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                         text=True, timeout=60)
+                         text=True, timeout=scaled(60))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "bye"
 
@@ -205,3 +208,98 @@ def test_start_stop_cycles_leak_nothing():
     assert after[0] == before[0], "threads left behind"
     assert after[1] == before[1], "fds left behind"
     assert after[2] - before[2] < 300, (before, after)
+
+
+def test_stop_while_python_pages_are_in_flight():
+    """stop() while clients keep asking for Python pages, some queued and
+    one running while the application holds the GIL: every request gets an
+    answer or a closed connection, and the process neither aborts nor
+    hangs (libmicrohttpd aborts if it stops with a suspended connection).
+    The race cannot be forced; this exercises the path many times."""
+    code = textwrap.dedent("""
+        import http.client, threading
+        from pyhost import console
+        from pyhost.console import _server
+        bad = []
+        for cycle in range(15):
+            url = console.start(sample_interval=0, deadline=0.5)
+            port = int(url.split(":")[2].split("/")[0])
+            tok = url.split("token=")[1]
+            done = threading.Event()
+            def ask():
+                while not done.is_set():
+                    c = http.client.HTTPConnection("127.0.0.1", port,
+                                                   timeout=60)
+                    try:
+                        c.request("GET", "/api/gc",
+                                  headers={"Cookie": "pyhost_console=" + tok})
+                        st = c.getresponse().status
+                        if st not in (200, 503):
+                            bad.append(st)
+                    except OSError:
+                        pass   # refused or closed once the console stops
+                    finally:
+                        c.close()
+            ts = [threading.Thread(target=ask) for _ in range(6)]
+            for t in ts:
+                t.start()
+            _server._hold_gil(0.05)
+            console.stop()
+            done.set()
+            for t in ts:
+                t.join()
+        print("ok", bad)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=scaled(120), env=dict(
+                             os.environ, PYTHONFAULTHANDLER="1"))
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip() == "ok []", out.stdout
+
+
+class StopsTheConsole:
+    """Its repr, run by the console's own thread, tries to stop it."""
+
+    seen = []
+
+    def __repr__(self):
+        try:
+            console.stop()
+        except RuntimeError as e:
+            self.seen.append(str(e))
+            raise
+        self.seen.append("stopped")
+        return "stopped"
+
+
+def test_stop_from_the_consoles_own_thread_is_refused(client):
+    """stop() called on the console's own thread (from a __repr__ one of its
+    pages runs) raises RuntimeError instead of joining itself and freeing
+    the server it runs on; the page shows the repr failed and the console
+    keeps serving."""
+    obj = StopsTheConsole()
+    r = client.get(console.object_url(obj))
+    assert r.status == 200
+    assert "repr raised RuntimeError" in r.text
+    assert StopsTheConsole.seen and "own thread" in StopsTheConsole.seen[0]
+    assert console.url() is not None
+    assert client.get("/api/gc").status == 200
+
+
+def test_subinterpreters_are_refused():
+    """Importing pyhost.console._server in a subinterpreter fails with
+    ImportError: its worker takes the GIL with PyGILState_*, which names the
+    main interpreter, so pages would run in the wrong one."""
+    # find_spec, not an import: _testcapi's types would stay behind in
+    # this process.
+    if importlib.util.find_spec("_testcapi") is None:
+        pytest.skip("needs _testcapi")
+    code = textwrap.dedent("""
+        import _testcapi
+        ret = _testcapi.run_in_subinterp("import pyhost.console._server")
+        print("ret", ret)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, timeout=scaled(60))
+    assert out.stdout.strip() == "ret -1", out.stdout + out.stderr
+    assert "main interpreter only" in out.stderr

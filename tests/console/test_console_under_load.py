@@ -9,7 +9,9 @@ import subprocess
 import sys
 import time
 
-from console_helpers import HERE, SANITIZED, client_env
+from testenv import SANITIZED
+
+from console_helpers import HERE, client_env
 
 CLIENT = os.path.join(HERE, "probe_client.py")
 WARMUP, TOTAL = 2_000, 10_000

@@ -18,9 +18,9 @@ import urllib.request
 
 import pytest
 
+from testenv import SANITIZED, scaled
+
 LAUNCHER = pathlib.Path(sysconfig.get_path("scripts")) / "pyhost"
-SANITIZED = os.environ.get("PYHOST_SANITIZED") == "1"
-SLOW = 4 if SANITIZED else 1
 
 
 def _default_sigint():
@@ -42,7 +42,7 @@ def demo(tmp_path):
                     str(path_file)], check=True)
     proc = _launch(path_file, "--console", "127.0.0.1:0", "-m", "pyhost.demo")
     lines, url, port = [], None, None
-    deadline = time.monotonic() + 30 * SLOW
+    deadline = time.monotonic() + scaled(30)
     while (url is None or port is None) and time.monotonic() < deadline:
         line = proc.stderr.readline()
         if not line:
@@ -68,13 +68,13 @@ def _api(url, page, **params):
     base, token = url.split("/?token=")
     query = "&".join(f"{k}={v}" for k, v in {**params, "token": token}.items())
     with urllib.request.urlopen(f"{base}/api/{page}?{query}",
-                                timeout=10 * SLOW) as response:
+                                timeout=scaled(10)) as response:
         return json.load(response)
 
 
 def _join(port, name):
     """Connect and join as name; return (socket, its file)."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=10 * SLOW)
+    s = socket.create_connection(("127.0.0.1", port), timeout=scaled(10))
     f = s.makefile("rwb")
     assert f.readline().startswith(b"WELCOME")
     f.write(b"NAME %s\n" % name)
@@ -102,7 +102,7 @@ def _play(path_file, port, seconds=2, bots=3):
     proc = subprocess.run(
         [str(LAUNCHER), "--paths", str(path_file), "-m", "pyhost.demo.client",
          "--port", str(port), "--seconds", str(seconds), "--bots", str(bots)],
-        capture_output=True, text=True, timeout=60 * SLOW)
+        capture_output=True, text=True, timeout=scaled(60))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     sent = int(re.findall(r"sent (\d+) commands", proc.stdout)[-1])
     received = int(re.findall(r"received (\d+) events", proc.stdout)[-1])
@@ -158,7 +158,8 @@ def test_a_connected_players_history_is_held_externally(demo):
 ])
 def test_bad_input_before_joining(demo, payload, answer):
     proc, url, port, path_file, _ = demo
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+    with socket.create_connection(("127.0.0.1", port),
+                                  timeout=scaled(10)) as s:
         f = s.makefile("rwb")
         f.readline()
         f.write(payload)
@@ -191,7 +192,8 @@ def test_bad_input_after_joining(demo, payload, answer):
 def test_a_taken_name_is_refused(demo):
     proc, url, port, path_file, _ = demo
     s, f = _join(port, b"zed")
-    with s, socket.create_connection(("127.0.0.1", port), timeout=10) as t:
+    with s, socket.create_connection(("127.0.0.1", port),
+                                     timeout=scaled(10)) as t:
         g = t.makefile("rwb")
         g.readline()
         g.write(b"NAME zed\n")
@@ -217,7 +219,7 @@ def test_a_client_that_vanishes_mid_game_leaves_the_world(demo):
 def test_ctrl_c_stops_the_demo_cleanly(demo):
     proc, url, port, path_file, _ = demo
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=20 * SLOW)
+    _, err = proc.communicate(timeout=scaled(20))
     assert proc.returncode == 0, err
     assert "pyhost demo: stopped" in err
     assert "Traceback" not in err
@@ -236,7 +238,7 @@ def _probe_load(url, n):
     proc = subprocess.run([sys.executable, str(PROBE), "load",
                            base.rsplit(":", 1)[1], token, str(n), "8"],
                           capture_output=True, text=True, env=env,
-                          timeout=300 * SLOW)
+                          timeout=scaled(300))
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -256,7 +258,7 @@ def test_console_under_load_while_bots_play(demo):
         assert bots.poll() is None, bots.communicate()
     finally:
         bots.send_signal(signal.SIGINT)
-        out, err = bots.communicate(timeout=30 * SLOW)
+        out, err = bots.communicate(timeout=scaled(30))
     assert bots.returncode == 0, err
     assert warm["statuses"] == {"200": 2_000}, warm["statuses"]
     assert rest["statuses"] == {"200": 8_000}, rest["statuses"]

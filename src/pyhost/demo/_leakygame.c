@@ -26,38 +26,27 @@
 /* Return a new reference to b"<kind> <name> <text>\n", or NULL with an
  * exception set.  Leaks the list of fields on purpose (see above). */
 static PyObject *
-leakygame_encode_event(PyObject *module, PyObject *const *args,
-                       Py_ssize_t nargs)
+leakygame_encode_event(PyObject *module, PyObject *args)
 {
     (void)module;
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError,
-                     "encode_event() takes 3 arguments (%zd given)", nargs);
+    PyObject *kind, *name, *text;
+    if (!PyArg_ParseTuple(args, "UUU:encode_event", &kind, &name, &text)) {
         return NULL;
-    }
-    for (Py_ssize_t i = 0; i < 3; i++) {
-        if (!PyUnicode_Check(args[i])) {
-            PyErr_Format(PyExc_TypeError,
-                         "encode_event() argument %zd must be str, not %.100s",
-                         i + 1, Py_TYPE(args[i])->tp_name);
-            return NULL;
-        }
     }
     PyObject *fields = PyList_New(3);
     if (fields == NULL) {
         return NULL;
     }
-    for (Py_ssize_t i = 0; i < 3; i++) {
-        PyList_SET_ITEM(fields, i, Py_NewRef(args[i]));
-    }
-    PyObject *text = PyUnicode_FromFormat("%U %U %U\n", args[0], args[1],
-                                          args[2]);
-    if (text == NULL) {
+    PyList_SET_ITEM(fields, 0, Py_NewRef(kind));
+    PyList_SET_ITEM(fields, 1, Py_NewRef(name));
+    PyList_SET_ITEM(fields, 2, Py_NewRef(text));
+    PyObject *line = PyUnicode_FromFormat("%U %U %U\n", kind, name, text);
+    if (line == NULL) {
         Py_DECREF(fields);
         return NULL;
     }
-    PyObject *wire = PyUnicode_AsUTF8String(text);
-    Py_DECREF(text);
+    PyObject *wire = PyUnicode_AsUTF8String(line);
+    Py_DECREF(line);
     /* The deliberate bug: `fields` is never released. */
     return wire;
 }
@@ -65,43 +54,33 @@ leakygame_encode_event(PyObject *module, PyObject *const *args,
 /* Append (x, y) to `history` (a list) and return None.  Takes one extra
  * reference to `history` on purpose (see above). */
 static PyObject *
-leakygame_remember_position(PyObject *module, PyObject *const *args,
-                            Py_ssize_t nargs)
+leakygame_remember_position(PyObject *module, PyObject *args)
 {
     (void)module;
-    if (nargs != 3) {
-        PyErr_Format(PyExc_TypeError,
-                     "remember_position() takes 3 arguments (%zd given)",
-                     nargs);
+    PyObject *history, *x, *y;
+    if (!PyArg_ParseTuple(args, "O!OO:remember_position", &PyList_Type,
+                          &history, &x, &y)) {
         return NULL;
     }
-    if (!PyList_Check(args[0])) {
-        PyErr_Format(PyExc_TypeError,
-                     "remember_position() argument 1 must be list, "
-                     "not %.100s", Py_TYPE(args[0])->tp_name);
-        return NULL;
-    }
-    PyObject *point = PyTuple_Pack(2, args[1], args[2]);
+    PyObject *point = PyTuple_Pack(2, x, y);
     if (point == NULL) {
         return NULL;
     }
-    int rc = PyList_Append(args[0], point);
+    int rc = PyList_Append(history, point);
     Py_DECREF(point);
     if (rc < 0) {
         return NULL;
     }
     /* The deliberate bug: a reference nobody will ever release. */
-    Py_INCREF(args[0]);
+    Py_INCREF(history);
     Py_RETURN_NONE;
 }
 
 static PyMethodDef leakygame_methods[] = {
-    {"encode_event", _PyCFunction_CAST(leakygame_encode_event),
-     METH_FASTCALL,
+    {"encode_event", leakygame_encode_event, METH_VARARGS,
      "encode_event(kind, name, text) -> bytes\n\n"
      "Wire form of an event.  Leaks one list per call (on purpose)."},
-    {"remember_position", _PyCFunction_CAST(leakygame_remember_position),
-     METH_FASTCALL,
+    {"remember_position", leakygame_remember_position, METH_VARARGS,
      "remember_position(history, x, y)\n\n"
      "Append (x, y) to history.  Leaks one reference to history per call "
      "(on purpose)."},

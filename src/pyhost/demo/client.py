@@ -82,7 +82,8 @@ def main(argv=None):
             b.kill()
     failed = [b for b in bots if b.exception is not None]
     if failed:
-        sys.exit(f"client: {len(failed)} bot(s) failed: {failed[0].exception}")
+        sys.exit(f"client: {len(failed)} bot(s) failed: "
+                 f"{failed[0].exception!r}")
 
 
 if __name__ == "__main__":

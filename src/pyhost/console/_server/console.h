@@ -18,17 +18,24 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "strbuf.h"
 
-#define CONSOLE_TOKEN_MAX 128     /* bytes of an access or CSRF token */
-#define CONSOLE_MAX_ARGS 16       /* query arguments per request */
-#define CONSOLE_ARG_KEY_MAX 64
-#define CONSOLE_ARG_VALUE_MAX 512
-#define CONSOLE_BODY_MAX 1024     /* POST bodies carry only the CSRF token */
-#define CONSOLE_QUEUE_MAX 16      /* Python requests waiting for the worker */
-#define CONSOLE_STALLS 64         /* stall history ring */
-#define CONSOLE_PAGE_MAX (8u << 20) /* largest body a page may return */
-#define CONSOLE_COOKIE "pyhost_console"
+/* Bytes of an access or CSRF token. */
+#define PYHOST__CONSOLE_TOKEN_MAX 128
+/* Query arguments per request, and the longest key and value. */
+#define PYHOST__CONSOLE_MAX_ARGS 16
+#define PYHOST__CONSOLE_ARG_KEY_MAX 64
+#define PYHOST__CONSOLE_ARG_VALUE_MAX 512
+/* POST bodies carry only the CSRF token. */
+#define PYHOST__CONSOLE_BODY_MAX 1024
+/* Python requests waiting for the worker. */
+#define PYHOST__CONSOLE_QUEUE_MAX 16
+/* Entries in the stall history ring. */
+#define PYHOST__CONSOLE_STALLS 64
+/* The largest body a page may return. */
+#define PYHOST__CONSOLE_PAGE_MAX (8u << 20)
+#define PYHOST__CONSOLE_COOKIE "pyhost_console"
 
 /* One request, from libmicrohttpd's first callback to its completion
  * callback.  refs counts the holders: the connection (dropped in the
@@ -38,51 +45,55 @@
  * arguments, the body) are written by libmicrohttpd's thread before the job
  * is queued and only read after that. */
 typedef enum {
-    JOB_NEW = 0,    /* not queued (a C page, or a POST still reading) */
-    JOB_QUEUED,     /* waiting for the worker */
-    JOB_RUNNING,    /* the worker took it and is waiting for / holding GIL */
-    JOB_ANSWERED,   /* response set; the connection was resumed */
-} console_job_state;
+    /* Not queued (a C page, or a POST still reading its body). */
+    PYHOST__JOB_NEW = 0,
+    /* Waiting for the worker. */
+    PYHOST__JOB_QUEUED,
+    /* The worker took it and is waiting for, or holding, the GIL. */
+    PYHOST__JOB_RUNNING,
+    /* Response set; the connection was resumed. */
+    PYHOST__JOB_ANSWERED,
+} pyhost__console_job_state_t;
 
-typedef struct console_job {
-    struct console_job *next;  /* queue link */
+typedef struct pyhost__console_job {
+    struct pyhost__console_job *next; /* queue link */
     int refs;
-    console_job_state state;
-    int suspended;             /* counted in server->suspended */
-    int got_gil;               /* the worker holds the GIL for it */
+    pyhost__console_job_state_t state;
+    int suspended; /* counted in server->suspended */
+    int got_gil;   /* the worker holds the GIL for it */
     struct MHD_Connection *conn;
-    int64_t deadline_ns;       /* monotonic */
+    int64_t deadline_ns; /* monotonic */
     int is_post;
     char path[512];
     int nargs;
-    char keys[CONSOLE_MAX_ARGS][CONSOLE_ARG_KEY_MAX];
-    char values[CONSOLE_MAX_ARGS][CONSOLE_ARG_VALUE_MAX];
-    int args_bad;              /* too many / too long / NUL in a value */
-    char body[CONSOLE_BODY_MAX + 1];
+    char keys[PYHOST__CONSOLE_MAX_ARGS][PYHOST__CONSOLE_ARG_KEY_MAX];
+    char values[PYHOST__CONSOLE_MAX_ARGS][PYHOST__CONSOLE_ARG_VALUE_MAX];
+    int args_bad; /* too many / too long / NUL in a value */
+    char body[PYHOST__CONSOLE_BODY_MAX + 1];
     size_t body_len;
     int body_too_big;
     struct MHD_Response *response; /* owned until queued */
     unsigned int status;
-} console_job;
+} pyhost__console_job_t;
 
 typedef struct {
-    int64_t when_wall_ns;  /* CLOCK_REALTIME at the start of the wait */
+    int64_t when_wall_ns; /* CLOCK_REALTIME at the start of the wait */
     int64_t wait_ns;
-    int for_page;          /* 1: a page waited; 0: the idle probe */
-} console_stall;
+    int for_page; /* 1: a page waited; 0: the idle probe */
+} pyhost__console_stall_t;
 
-typedef struct console_server {
+typedef struct pyhost__console_server {
     /* Set by start() before the daemon and the threads start, read-only
      * while they run (daemon is cleared by stop() after they ended). */
     struct MHD_Daemon *daemon;
     int listen_fd;
     uint16_t port;
-    char token[CONSOLE_TOKEN_MAX + 1];
+    char token[PYHOST__CONSOLE_TOKEN_MAX + 1];
     size_t token_len;
-    char csrf[CONSOLE_TOKEN_MAX + 1];
+    char csrf[PYHOST__CONSOLE_TOKEN_MAX + 1];
     size_t csrf_len;
-    char host[256];            /* the bound host as given (allowed Host) */
-    int64_t deadline_ns;
+    char host[256];          /* the bound host as given (allowed Host) */
+    int64_t page_timeout_ns; /* how long a Python page may take */
     int64_t probe_interval_ns;
     int64_t sample_interval_ns; /* 0: no sampler */
     int64_t stall_threshold_ns;
@@ -104,54 +115,58 @@ typedef struct console_server {
     pthread_cond_t work_cv;
     pthread_cond_t watch_cv;
     int stopping;
-    console_job *head, *tail;
+    pyhost__console_job_t *head, *tail;
     int queued;
-    console_job *running;
+    pyhost__console_job_t *running;
     int suspended;
-    int64_t gil_wait_since_ns;  /* monotonic; 0 when no GIL request waits */
+    int64_t gil_wait_since_ns; /* monotonic; 0 when no GIL request waits */
     int gil_wait_for_page;
     int64_t last_wait_ns;
     int64_t max_wait_ns;
     uint64_t gil_requests;
-    console_stall stalls[CONSOLE_STALLS];
-    uint64_t nstalls;           /* total ever; ring index = nstalls % N */
+    pyhost__console_stall_t stalls[PYHOST__CONSOLE_STALLS];
+    uint64_t nstalls; /* total ever; ring index = nstalls % N */
     uint64_t served_c, served_py, answered_503, rejected_4xx, queue_full;
     int64_t next_sample_ns;
-} console_server;
-
-/* Clocks, in nanoseconds. */
-int64_t pyhost__console_mono_ns(void);
-int64_t pyhost__console_wall_ns(void);
+} pyhost__console_server_t;
 
 /* httpd.c: start/stop the daemon (no GIL needed); 0 or -errno. */
-int pyhost__console_httpd_start(console_server *srv, const char *host,
-                                int port, int max_connections);
-void pyhost__console_httpd_stop(console_server *srv);
+int pyhost__console_httpd_start(pyhost__console_server_t *srv,
+                                const char *host, int port,
+                                int max_connections);
+void pyhost__console_httpd_stop(pyhost__console_server_t *srv);
 /* Build a response with the console's security headers; NULL when out of
  * memory.  The body is copied. */
 struct MHD_Response *pyhost__console_response(const char *ctype,
                                               const char *body, size_t n);
-void pyhost__console_job_unref(console_server *srv, console_job *job);
+void pyhost__console_job_unref(pyhost__console_server_t *srv,
+                               pyhost__console_job_t *job);
 
 /* worker.c: the GIL worker and the watchdog. */
-int pyhost__console_threads_start(console_server *srv);
+int pyhost__console_threads_start(pyhost__console_server_t *srv);
 /* Answer every pending job with 503 and join both threads.  Call without
  * the GIL (the worker may be waiting for it). */
-void pyhost__console_threads_stop(console_server *srv);
+void pyhost__console_threads_stop(pyhost__console_server_t *srv);
 /* Queue a suspended job for the worker and take a reference: 1.  When the
  * queue is full or the console is stopping, answer the job 503 instead: 0,
  * and the caller resumes the connection.  Called without srv->lock, from
  * libmicrohttpd's thread. */
-int pyhost__console_enqueue(console_server *srv, console_job *job);
+int pyhost__console_enqueue(pyhost__console_server_t *srv,
+                            pyhost__console_job_t *job);
 
 /* nogil_pages.c: pages answered on libmicrohttpd's thread.  Return the
  * response's status and fill body/ctype, or 0 if path is not one of them. */
-unsigned int pyhost__console_nogil_page(console_server *srv, const char *path,
-                                        pyhost_sb_t *body,
+unsigned int pyhost__console_nogil_page(pyhost__console_server_t *srv,
+                                        const char *path,
+                                        pyhost__strbuf_t *body,
                                         const char **ctype);
-/* The navigation bar and page chrome shared with the Python pages. */
-void pyhost__console_page_head(pyhost_sb_t *sb, const char *title);
-void pyhost__console_page_foot(pyhost_sb_t *sb);
+
+/* shell.c: the ONE page shell.  Every HTML page, the no-GIL pages here and
+ * the Python pages the worker wraps, is page_head(title), its body, then
+ * page_foot().  title is escaped.  No GIL needed. */
+void pyhost__console_page_head(pyhost__strbuf_t *sb, const char *title);
+void pyhost__console_page_foot(pyhost__strbuf_t *sb);
+/* The style sheet at /static/console.css. */
 extern const char pyhost__console_css[];
 
 #endif /* PYHOST_CONSOLE_H */

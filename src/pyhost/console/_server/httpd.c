@@ -16,7 +16,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* No scripts run on any page; styles come from /static/console.css and the
@@ -24,22 +23,6 @@
 static const char httpd_csp[] =
     "default-src 'none'; style-src 'self'; img-src 'self' data:; "
     "form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
-int64_t
-pyhost__console_mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t
-pyhost__console_wall_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 struct MHD_Response *
 pyhost__console_response(const char *ctype, const char *body, size_t n)
@@ -69,9 +52,9 @@ pyhost__console_response(const char *ctype, const char *body, size_t n)
 
 /* Queue a response built from body and give up our reference. */
 static enum MHD_Result
-httpd_send(struct MHD_Connection *conn, unsigned int status,
-           const char *ctype, const char *body, size_t n,
-           const char *cookie, const char *location)
+httpd_send(struct MHD_Connection *conn, unsigned int status, const char *ctype,
+           const char *body, size_t n, const char *cookie,
+           const char *location)
 {
     struct MHD_Response *r = pyhost__console_response(ctype, body, n);
     if (r == NULL) {
@@ -92,7 +75,7 @@ httpd_send(struct MHD_Connection *conn, unsigned int status,
 /* A short plain-text error page: names what was wrong, nothing more (no
  * version banner, no traceback). */
 static enum MHD_Result
-httpd_error(console_server *srv, struct MHD_Connection *conn,
+httpd_error(pyhost__console_server_t *srv, struct MHD_Connection *conn,
             unsigned int status, const char *msg)
 {
     pthread_mutex_lock(&srv->lock);
@@ -122,7 +105,7 @@ httpd_secret_equal(const char *given, size_t given_len, const char *want,
  * allow-list is what stops DNS rebinding: a page on evil.example that
  * resolves to 127.0.0.1 still sends Host: evil.example. */
 static int
-httpd_name_allowed(console_server *srv, const char *name, size_t n)
+httpd_name_allowed(pyhost__console_server_t *srv, const char *name, size_t n)
 {
     static const char *const fixed[] = {"127.0.0.1", "localhost", "[::1]"};
     for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
@@ -135,7 +118,7 @@ httpd_name_allowed(console_server *srv, const char *name, size_t n)
         strcmp(srv->host, "::") == 0) {
         return 0;
     }
-    if (strchr(srv->host, ':') != NULL) {   /* IPv6: Host has brackets */
+    if (strchr(srv->host, ':') != NULL) { /* IPv6: Host has brackets */
         return n == hl + 2 && name[0] == '[' && name[n - 1] == ']' &&
                strncasecmp(name + 1, srv->host, hl) == 0;
     }
@@ -144,7 +127,7 @@ httpd_name_allowed(console_server *srv, const char *name, size_t n)
 
 /* Check "name[:port]" (a Host header, or an Origin without its scheme). */
 static int
-httpd_hostport_allowed(console_server *srv, const char *hp)
+httpd_hostport_allowed(pyhost__console_server_t *srv, const char *hp)
 {
     size_t n = strlen(hp);
     const char *colon = NULL;
@@ -197,17 +180,18 @@ static enum MHD_Result
 httpd_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
                   size_t key_size, const char *value, size_t value_size)
 {
-    console_job *job = cls;
+    pyhost__console_job_t *job = cls;
     (void)kind;
     if (key_size == 5 && memcmp(key, "token", 5) == 0) {
-        return MHD_YES;   /* the secret is never handed to Python */
+        return MHD_YES; /* the secret is never handed to Python */
     }
     if (value == NULL) {
         value = "";
         value_size = 0;
     }
-    if (job->nargs >= CONSOLE_MAX_ARGS || key_size >= CONSOLE_ARG_KEY_MAX ||
-        value_size >= CONSOLE_ARG_VALUE_MAX ||
+    if (job->nargs >= PYHOST__CONSOLE_MAX_ARGS ||
+        key_size >= PYHOST__CONSOLE_ARG_KEY_MAX ||
+        value_size >= PYHOST__CONSOLE_ARG_VALUE_MAX ||
         memchr(key, '\0', key_size) != NULL ||
         memchr(value, '\0', value_size) != NULL) {
         job->args_bad = 1;
@@ -222,9 +206,10 @@ httpd_collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
 }
 
 void
-pyhost__console_job_unref(console_server *srv, console_job *job)
+pyhost__console_job_unref(pyhost__console_server_t *srv,
+                          pyhost__console_job_t *job)
 {
-    (void)srv;  /* caller holds srv->lock */
+    (void)srv; /* caller holds srv->lock */
     if (--job->refs > 0) {
         return;
     }
@@ -241,13 +226,14 @@ static const char *
 httpd_presented_token(struct MHD_Connection *conn, int *from_query)
 {
     *from_query = 0;
-    const char *t = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND,
-                                                "token");
+    const char *t =
+        MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token");
     if (t != NULL) {
         *from_query = 1;
         return t;
     }
-    t = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, CONSOLE_COOKIE);
+    t = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND,
+                                    PYHOST__CONSOLE_COOKIE);
     if (t != NULL) {
         return t;
     }
@@ -263,24 +249,24 @@ httpd_presented_token(struct MHD_Connection *conn, int *from_query)
  * X-CSRF-Token header carries the CSRF token.  Returns NULL when the
  * request passes, else the reason. */
 static const char *
-httpd_csrf_problem(console_server *srv, console_job *job)
+httpd_csrf_problem(pyhost__console_server_t *srv, pyhost__console_job_t *job)
 {
-    const char *origin = MHD_lookup_connection_value(
-        job->conn, MHD_HEADER_KIND, "Origin");
+    const char *origin =
+        MHD_lookup_connection_value(job->conn, MHD_HEADER_KIND, "Origin");
     if (origin != NULL) {
         if (strncmp(origin, "http://", 7) != 0 ||
             !httpd_hostport_allowed(srv, origin + 7)) {
             return "cross-origin POST refused";
         }
     }
-    const char *site = MHD_lookup_connection_value(
-        job->conn, MHD_HEADER_KIND, "Sec-Fetch-Site");
+    const char *site = MHD_lookup_connection_value(job->conn, MHD_HEADER_KIND,
+                                                   "Sec-Fetch-Site");
     if (site != NULL && strcmp(site, "same-origin") != 0 &&
         strcmp(site, "none") != 0) {
         return "cross-site POST refused";
     }
-    const char *given = MHD_lookup_connection_value(
-        job->conn, MHD_HEADER_KIND, "X-CSRF-Token");
+    const char *given = MHD_lookup_connection_value(job->conn, MHD_HEADER_KIND,
+                                                    "X-CSRF-Token");
     size_t given_len = given ? strlen(given) : 0;
     if (given == NULL) {
         /* The body is a form: look for csrf=VALUE; the token is URL-safe
@@ -307,22 +293,22 @@ httpd_csrf_problem(console_server *srv, console_job *job)
 }
 
 static enum MHD_Result
-httpd_dispatch(console_server *srv, console_job *job)
+httpd_dispatch(pyhost__console_server_t *srv, pyhost__console_job_t *job)
 {
     struct MHD_Connection *conn = job->conn;
     if (!job->is_post) {
-        pyhost_sb_t body;
+        pyhost__strbuf_t body;
         const char *ctype = NULL;
-        pyhost__sb_init(&body, CONSOLE_PAGE_MAX);
+        pyhost__strbuf_init(&body, PYHOST__CONSOLE_PAGE_MAX);
         unsigned int status =
             pyhost__console_nogil_page(srv, job->path, &body, &ctype);
         if (status != 0) {
             enum MHD_Result ret =
-                pyhost__sb_failed(&body)
+                pyhost__strbuf_failed(&body)
                     ? MHD_NO
                     : httpd_send(conn, status, ctype, body.data, body.len,
                                  NULL, NULL);
-            pyhost__sb_free(&body);
+            pyhost__strbuf_free(&body);
             pthread_mutex_lock(&srv->lock);
             srv->served_c++;
             pthread_mutex_unlock(&srv->lock);
@@ -334,7 +320,7 @@ httpd_dispatch(console_server *srv, console_job *job)
      * never come before its suspend.  When the queue is full or the console
      * is stopping, enqueue answers 503 at once and we resume right away. */
     MHD_suspend_connection(conn);
-    job->deadline_ns = pyhost__console_mono_ns() + srv->deadline_ns;
+    job->deadline_ns = pyhost__monotonic_ns() + srv->page_timeout_ns;
     if (!pyhost__console_enqueue(srv, job)) {
         MHD_resume_connection(conn);
     }
@@ -343,19 +329,18 @@ httpd_dispatch(console_server *srv, console_job *job)
 
 static enum MHD_Result
 httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
-             const char *method, const char *version,
-             const char *upload_data, size_t *upload_data_size,
-             void **con_cls)
+             const char *method, const char *version, const char *upload_data,
+             size_t *upload_data_size, void **con_cls)
 {
-    console_server *srv = cls;
-    console_job *job = *con_cls;
+    pyhost__console_server_t *srv = cls;
+    pyhost__console_job_t *job = *con_cls;
     (void)version;
 
     if (job != NULL) {
         pthread_mutex_lock(&srv->lock);
-        console_job_state state = job->state;
+        pyhost__console_job_state_t state = job->state;
         struct MHD_Response *r = NULL;
-        if (state == JOB_ANSWERED) {
+        if (state == PYHOST__JOB_ANSWERED) {
             /* Resumed by the worker or the watchdog: take its answer. */
             if (job->suspended) {
                 job->suspended = 0;
@@ -365,7 +350,7 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
             job->response = NULL;
         }
         pthread_mutex_unlock(&srv->lock);
-        if (state == JOB_ANSWERED) {
+        if (state == PYHOST__JOB_ANSWERED) {
             if (r == NULL) {
                 return MHD_NO;
             }
@@ -376,7 +361,7 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
         if (*upload_data_size != 0) {
             /* More of a POST body: keep what fits, remember if not. */
             size_t n = *upload_data_size;
-            if (job->body_len + n > CONSOLE_BODY_MAX) {
+            if (job->body_len + n > PYHOST__CONSOLE_BODY_MAX) {
                 job->body_too_big = 1;
             }
             else {
@@ -387,8 +372,8 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
             *upload_data_size = 0;
             return MHD_YES;
         }
-        if (state != JOB_NEW) {
-            return MHD_YES;   /* a spurious call while queued */
+        if (state != PYHOST__JOB_NEW) {
+            return MHD_YES; /* a spurious call while queued */
         }
         if (job->body_too_big) {
             return httpd_error(srv, conn, MHD_HTTP_CONTENT_TOO_LARGE,
@@ -434,7 +419,7 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
     if (is_post) {
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                                      "Content-Length");
-        if (cl != NULL && strtoull(cl, NULL, 10) > CONSOLE_BODY_MAX) {
+        if (cl != NULL && strtoull(cl, NULL, 10) > PYHOST__CONSOLE_BODY_MAX) {
             return httpd_error(srv, conn, MHD_HTTP_CONTENT_TOO_LARGE,
                                "request body too large");
         }
@@ -442,9 +427,10 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
     if (from_query && !is_post && strncmp(url, "/api/", 5) != 0) {
         /* Trade the token in the URL for a cookie, and drop it from the
          * address bar (and from history and Referer). */
-        char cookie[CONSOLE_TOKEN_MAX + 80];
+        char cookie[PYHOST__CONSOLE_TOKEN_MAX + 80];
         snprintf(cookie, sizeof(cookie),
-                 CONSOLE_COOKIE "=%s; Path=/; HttpOnly; SameSite=Strict",
+                 PYHOST__CONSOLE_COOKIE
+                 "=%s; Path=/; HttpOnly; SameSite=Strict",
                  srv->token);
         /* Only a plain local path goes back into Location: "//host/x"
          * would be a redirect to another site. */
@@ -467,19 +453,19 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url,
     if (job == NULL) {
         return MHD_NO;
     }
-    job->refs = 1;   /* the connection's; dropped in httpd_completed */
+    job->refs = 1; /* the connection's; dropped in httpd_completed */
     job->conn = conn;
     job->is_post = is_post;
     strcpy(job->path, url);
-    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND,
-                                httpd_collect_arg, job);
+    MHD_get_connection_values_n(conn, MHD_GET_ARGUMENT_KIND, httpd_collect_arg,
+                                job);
     *con_cls = job;
     if (job->args_bad) {
         return httpd_error(srv, conn, MHD_HTTP_BAD_REQUEST,
                            "too many or too long query arguments");
     }
     if (is_post) {
-        return MHD_YES;   /* wait for the body, then check the CSRF token */
+        return MHD_YES; /* wait for the body, then check the CSRF token */
     }
     return httpd_dispatch(srv, job);
 }
@@ -488,8 +474,8 @@ static void
 httpd_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 enum MHD_RequestTerminationCode toe)
 {
-    console_server *srv = cls;
-    console_job *job = *con_cls;
+    pyhost__console_server_t *srv = cls;
+    pyhost__console_job_t *job = *con_cls;
     (void)conn;
     (void)toe;
     if (job == NULL) {
@@ -534,8 +520,8 @@ httpd_parse_addr(const char *host, int port, struct sockaddr_storage *ss,
 }
 
 int
-pyhost__console_httpd_start(console_server *srv, const char *host, int port,
-                            int max_connections)
+pyhost__console_httpd_start(pyhost__console_server_t *srv, const char *host,
+                            int port, int max_connections)
 {
     struct sockaddr_storage ss;
     int is_v6;
@@ -559,8 +545,7 @@ pyhost__console_httpd_start(console_server *srv, const char *host, int port,
         /* Request line + headers must fit in this per-connection pool:
          * larger ones get 414 / 431 from libmicrohttpd itself. */
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
-        MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
-        MHD_OPTION_END);
+        MHD_OPTION_STRICT_FOR_CLIENT, (int)1, MHD_OPTION_END);
     if (srv->daemon == NULL) {
         return errno ? -errno : -EADDRINUSE;
     }
@@ -576,7 +561,7 @@ pyhost__console_httpd_start(console_server *srv, const char *host, int port,
  * job answered; wait (bounded) until libmicrohttpd has taken back each
  * resumed connection, since it must not stop with suspended ones. */
 void
-pyhost__console_httpd_stop(console_server *srv)
+pyhost__console_httpd_stop(pyhost__console_server_t *srv)
 {
     if (srv->daemon == NULL) {
         return;

@@ -3,8 +3,9 @@
  * nogil_pages.c: the pages answered on libmicrohttpd's thread without the
  * GIL, so they answer in milliseconds whatever the interpreter is doing:
  * the process (from /proc) and the interpreter's responsiveness (from the
- * GIL worker's timings), each as HTML and as JSON under /api/; the style
- * sheet; and the page chrome (head, navigation) the Python pages share.
+ * GIL worker's timings), each as HTML and as JSON under /api/, and the
+ * style sheet.  Their HTML forms use the page shell of shell.c, the same
+ * one the worker wraps around the Python pages.
  */
 #include "console.h"
 
@@ -15,63 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define NOGIL_MAX_THREADS 256   /* rows on the process page */
-
-const char pyhost__console_css[] =
-    "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#222;"
-    "background:#fafafa}\n"
-    "nav{background:#243b55;padding:6px 12px}\n"
-    "nav a{color:#fff;margin-right:14px;text-decoration:none}\n"
-    "nav a:hover{text-decoration:underline}\n"
-    "main{padding:8px 16px}\n"
-    "h1{font-size:20px}h2{font-size:16px;margin-top:20px}\n"
-    "table{border-collapse:collapse;margin:6px 0}\n"
-    "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;"
-    "vertical-align:top}\n"
-    "th{background:#e8edf3}th a{color:#222}\n"
-    "td.num{text-align:right;font-variant-numeric:tabular-nums}\n"
-    "code,pre,.repr{font-family:ui-monospace,monospace;font-size:13px;"
-    "white-space:pre-wrap;word-break:break-all}\n"
-    ".bad{color:#b00020}.ok{color:#1b7f3b}.muted{color:#777}\n"
-    ".note{background:#fff6d5;border:1px solid #e6d48f;padding:6px 10px}\n"
-    "form.inline{display:inline}\n"
-    "button{padding:3px 10px}\n"
-    "svg.spark{vertical-align:middle}\n"
-    ".pager a{margin-right:8px}\n";
-
-static const char *const nogil_nav[][2] = {
-    {"/", "Overview"},
-    {"/process", "Process"},
-    {"/responsiveness", "Responsiveness"},
-    {"/modules", "Modules"},
-    {"/memory", "Memory"},
-    {"/leaks", "Leaks"},
-    {"/threads", "Threads"},
-    {"/gc", "GC"},
-};
-
-void
-pyhost__console_page_head(pyhost_sb_t *sb, const char *title)
-{
-    pyhost__sb_puts(sb, "<!DOCTYPE html>\n<html lang=\"en\"><head>"
-                        "<meta charset=\"utf-8\"><title>");
-    pyhost__sb_html(sb, title, strlen(title));
-    pyhost__sb_puts(sb, " - pyhost console</title><link rel=\"stylesheet\" "
-                        "href=\"/static/console.css\"></head><body><nav>");
-    for (size_t i = 0; i < sizeof(nogil_nav) / sizeof(nogil_nav[0]); i++) {
-        pyhost__sb_printf(sb, "<a href=\"%s\">%s</a>", nogil_nav[i][0],
-                          nogil_nav[i][1]);
-    }
-    pyhost__sb_puts(sb, "</nav><main><h1>");
-    pyhost__sb_html(sb, title, strlen(title));
-    pyhost__sb_puts(sb, "</h1>\n");
-}
-
-void
-pyhost__console_page_foot(pyhost_sb_t *sb)
-{
-    pyhost__sb_puts(sb, "</main></body></html>\n");
-}
+#define NOGIL_MAX_THREADS 256 /* rows on the process page */
 
 /* Read a small /proc file into buf (NUL-terminated); length or -1. */
 static ssize_t
@@ -100,10 +45,10 @@ typedef struct {
     double uptime_s;
     long rss_kb, hwm_kb, vm_kb, threads;
     int fds;
-} nogil_proc;
+} nogil_proc_t;
 
 static void
-nogil_proc_read(nogil_proc *pi)
+nogil_proc_read(nogil_proc_t *pi)
 {
     char buf[4096];
     memset(pi, 0, sizeof(*pi));
@@ -137,7 +82,7 @@ nogil_proc_read(nogil_proc *pi)
             pi->fds += e->d_name[0] != '.';
         }
         closedir(d);
-        pi->fds--;   /* the directory stream's own fd */
+        pi->fds--; /* the directory stream's own fd */
     }
 }
 
@@ -158,7 +103,7 @@ nogil_each_thread(void (*fn)(void *, const char *, const char *), void *arg)
         char path[300], name[64];
         snprintf(path, sizeof(path), "/proc/self/task/%s/comm", e->d_name);
         if (nogil_read(path, name, sizeof(name)) < 0) {
-            continue;   /* the thread ended meanwhile */
+            continue; /* the thread ended meanwhile */
         }
         name[strcspn(name, "\n")] = '\0';
         fn(arg, e->d_name, name);
@@ -170,40 +115,40 @@ nogil_each_thread(void (*fn)(void *, const char *, const char *), void *arg)
 static void
 nogil_thread_html(void *arg, const char *tid, const char *name)
 {
-    pyhost_sb_t *sb = arg;
-    pyhost__sb_printf(sb, "<tr><td class=\"num\">%s</td><td>", tid);
-    pyhost__sb_html(sb, name, strlen(name));
-    pyhost__sb_puts(sb, "</td></tr>\n");
+    pyhost__strbuf_t *sb = arg;
+    pyhost__strbuf_printf(sb, "<tr><td class=\"num\">%s</td><td>", tid);
+    pyhost__strbuf_html(sb, name, strlen(name));
+    pyhost__strbuf_puts(sb, "</td></tr>\n");
 }
 
 static void
 nogil_thread_json(void *arg, const char *tid, const char *name)
 {
-    pyhost_sb_t *sb = arg;
+    pyhost__strbuf_t *sb = arg;
     if (sb->len > 0 && sb->data[sb->len - 1] != '[') {
-        pyhost__sb_puts(sb, ",");
+        pyhost__strbuf_puts(sb, ",");
     }
-    pyhost__sb_printf(sb, "{\"tid\":%s,\"name\":", tid);
-    pyhost__sb_json(sb, name, strlen(name));
-    pyhost__sb_puts(sb, "}");
+    pyhost__strbuf_printf(sb, "{\"tid\":%s,\"name\":", tid);
+    pyhost__strbuf_json(sb, name, strlen(name));
+    pyhost__strbuf_puts(sb, "}");
 }
 
 /* A snapshot of the responsiveness counters, taken under srv->lock. */
 typedef struct {
-    int64_t waiting_ns;   /* current GIL wait, 0 if none */
+    int64_t waiting_ns; /* current GIL wait, 0 if none */
     int waiting_for_page;
     int64_t last_wait_ns, max_wait_ns;
     uint64_t requests, nstalls, served_c, served_py, answered_503;
     uint64_t rejected_4xx, queue_full;
     int queued, running;
-    console_stall stalls[CONSOLE_STALLS];
+    pyhost__console_stall_t stalls[PYHOST__CONSOLE_STALLS];
     int nshown;
-} nogil_resp;
+} nogil_resp_t;
 
 static void
-nogil_resp_read(console_server *srv, nogil_resp *r)
+nogil_resp_read(pyhost__console_server_t *srv, nogil_resp_t *r)
 {
-    int64_t now = pyhost__console_mono_ns();
+    int64_t now = pyhost__monotonic_ns();
     pthread_mutex_lock(&srv->lock);
     r->waiting_ns = srv->gil_wait_since_ns ? now - srv->gil_wait_since_ns : 0;
     r->waiting_for_page = srv->gil_wait_for_page;
@@ -218,12 +163,12 @@ nogil_resp_read(console_server *srv, nogil_resp *r)
     r->queue_full = srv->queue_full;
     r->queued = srv->queued;
     r->running = srv->running != NULL;
-    r->nshown = srv->nstalls < CONSOLE_STALLS ? (int)srv->nstalls
-                                              : CONSOLE_STALLS;
+    r->nshown = srv->nstalls < PYHOST__CONSOLE_STALLS ? (int)srv->nstalls
+                                                      : PYHOST__CONSOLE_STALLS;
     /* Newest first. */
     for (int i = 0; i < r->nshown; i++) {
-        r->stalls[i] =
-            srv->stalls[(srv->nstalls - 1 - (uint64_t)i) % CONSOLE_STALLS];
+        r->stalls[i] = srv->stalls[(srv->nstalls - 1 - (uint64_t)i) %
+                                   PYHOST__CONSOLE_STALLS];
     }
     pthread_mutex_unlock(&srv->lock);
 }
@@ -240,20 +185,21 @@ nogil_utc(int64_t wall_ns, char *out, size_t size)
 }
 
 static double
-ms(int64_t ns)
+nogil_ms(int64_t ns)
 {
     return (double)ns / 1e6;
 }
 
 static void
-nogil_process_page(console_server *srv, pyhost_sb_t *sb, int json)
+nogil_process_page(pyhost__console_server_t *srv, pyhost__strbuf_t *sb,
+                   int json)
 {
-    nogil_proc pi;
+    nogil_proc_t pi;
     nogil_proc_read(&pi);
     double console_up =
-        (double)(pyhost__console_mono_ns() - srv->started_mono_ns) / 1e9;
+        (double)(pyhost__monotonic_ns() - srv->started_mono_ns) / 1e9;
     if (json) {
-        pyhost__sb_printf(
+        pyhost__strbuf_printf(
             sb,
             "{\"pid\":%d,\"uptime_s\":%.1f,\"rss_kb\":%ld,\"peak_rss_kb\":"
             "%ld,\"vm_kb\":%ld,\"threads\":%ld,\"open_fds\":%d,"
@@ -261,11 +207,11 @@ nogil_process_page(console_server *srv, pyhost_sb_t *sb, int json)
             pi.pid, pi.uptime_s, pi.rss_kb, pi.hwm_kb, pi.vm_kb, pi.threads,
             pi.fds, console_up);
         nogil_each_thread(nogil_thread_json, sb);
-        pyhost__sb_puts(sb, "]}\n");
+        pyhost__strbuf_puts(sb, "]}\n");
         return;
     }
     pyhost__console_page_head(sb, "Process");
-    pyhost__sb_printf(
+    pyhost__strbuf_printf(
         sb,
         "<p class=\"muted\">Read from /proc without the GIL: this page "
         "answers even while the interpreter is busy.</p>\n"
@@ -282,31 +228,30 @@ nogil_process_page(console_server *srv, pyhost_sb_t *sb, int json)
         pi.pid, pi.uptime_s, pi.rss_kb, pi.hwm_kb, pi.vm_kb, pi.threads,
         pi.fds, console_up);
     nogil_each_thread(nogil_thread_html, sb);
-    pyhost__sb_puts(sb, "</table>\n");
+    pyhost__strbuf_puts(sb, "</table>\n");
     pyhost__console_page_foot(sb);
 }
 
 /* The counters both forms of the responsiveness page show, in order. */
 typedef struct {
-    const char *key;     /* in the JSON */
-    const char *label;   /* on the HTML page */
+    const char *key;   /* in the JSON */
+    const char *label; /* on the HTML page */
     unsigned long long value;
-} nogil_counter;
+} nogil_counter_t;
 
 #define NOGIL_COUNTERS 9
 
 static void
-nogil_counters(const nogil_resp *r, nogil_counter out[NOGIL_COUNTERS])
+nogil_counters(const nogil_resp_t *r, nogil_counter_t out[NOGIL_COUNTERS])
 {
-    const nogil_counter c[NOGIL_COUNTERS] = {
+    const nogil_counter_t c[NOGIL_COUNTERS] = {
         {"gil_requests", "GIL requests", r->requests},
         {"stalls_total", "stalls", r->nstalls},
         {"queued", "Python pages queued", (unsigned long long)r->queued},
         {"running", "Python pages running", (unsigned long long)r->running},
         {"served_c", "pages served from C", r->served_c},
         {"served_py", "pages served by Python", r->served_py},
-        {"answered_503", "503: deadline passed or stopping",
-         r->answered_503},
+        {"answered_503", "503: deadline passed or stopping", r->answered_503},
         {"queue_full", "503: queue full", r->queue_full},
         {"rejected_4xx", "requests refused (4xx)", r->rejected_4xx},
     };
@@ -314,54 +259,58 @@ nogil_counters(const nogil_resp *r, nogil_counter out[NOGIL_COUNTERS])
 }
 
 static void
-nogil_responsiveness_page(console_server *srv, pyhost_sb_t *sb, int json)
+nogil_responsiveness_page(pyhost__console_server_t *srv, pyhost__strbuf_t *sb,
+                          int json)
 {
-    nogil_resp r;
-    nogil_counter counters[NOGIL_COUNTERS];
+    nogil_resp_t r;
+    nogil_counter_t counters[NOGIL_COUNTERS];
     char when[64];
     nogil_resp_read(srv, &r);
     nogil_counters(&r, counters);
     if (json) {
-        pyhost__sb_printf(
+        pyhost__strbuf_printf(
             sb,
             "{\"gil_waiting_ms\":%.3f,\"gil_waiting_for\":\"%s\","
             "\"last_wait_ms\":%.3f,\"max_wait_ms\":%.3f,"
             "\"stall_threshold_ms\":%.1f,\"deadline_ms\":%.1f,"
             "\"probe_interval_ms\":%.1f",
-            ms(r.waiting_ns),
+            nogil_ms(r.waiting_ns),
             r.waiting_ns ? (r.waiting_for_page ? "page" : "probe") : "",
-            ms(r.last_wait_ns), ms(r.max_wait_ns), ms(srv->stall_threshold_ns),
-            ms(srv->deadline_ns), ms(srv->probe_interval_ns));
+            nogil_ms(r.last_wait_ns), nogil_ms(r.max_wait_ns),
+            nogil_ms(srv->stall_threshold_ns), nogil_ms(srv->page_timeout_ns),
+            nogil_ms(srv->probe_interval_ns));
         for (int i = 0; i < NOGIL_COUNTERS; i++) {
-            pyhost__sb_printf(sb, ",\"%s\":%llu", counters[i].key,
-                              counters[i].value);
+            pyhost__strbuf_printf(sb, ",\"%s\":%llu", counters[i].key,
+                                  counters[i].value);
         }
-        pyhost__sb_puts(sb, ",\"stalls\":[");
+        pyhost__strbuf_puts(sb, ",\"stalls\":[");
         for (int i = 0; i < r.nshown; i++) {
             nogil_utc(r.stalls[i].when_wall_ns, when, sizeof(when));
-            pyhost__sb_printf(sb,
-                              "%s{\"at\":\"%s\",\"wait_ms\":%.3f,\"for\":"
-                              "\"%s\"}",
-                              i ? "," : "", when, ms(r.stalls[i].wait_ns),
-                              r.stalls[i].for_page ? "page" : "probe");
+            pyhost__strbuf_printf(sb,
+                                  "%s{\"at\":\"%s\",\"wait_ms\":%.3f,\"for\":"
+                                  "\"%s\"}",
+                                  i ? "," : "", when,
+                                  nogil_ms(r.stalls[i].wait_ns),
+                                  r.stalls[i].for_page ? "page" : "probe");
         }
-        pyhost__sb_puts(sb, "]}\n");
+        pyhost__strbuf_puts(sb, "]}\n");
         return;
     }
     pyhost__console_page_head(sb, "Responsiveness");
     if (r.waiting_ns >= srv->stall_threshold_ns) {
-        pyhost__sb_printf(sb,
-                          "<p class=\"note bad\" id=\"gil-now\">Interpreter "
-                          "busy: a GIL request (%s) has waited %.0f ms so "
-                          "far.</p>\n",
-                          r.waiting_for_page ? "page" : "probe",
-                          ms(r.waiting_ns));
+        pyhost__strbuf_printf(
+            sb,
+            "<p class=\"note bad\" id=\"gil-now\">Interpreter "
+            "busy: a GIL request (%s) has waited %.0f ms so "
+            "far.</p>\n",
+            r.waiting_for_page ? "page" : "probe", nogil_ms(r.waiting_ns));
     }
     else {
-        pyhost__sb_puts(sb, "<p class=\"ok\" id=\"gil-now\">Interpreter "
+        pyhost__strbuf_puts(sb,
+                            "<p class=\"ok\" id=\"gil-now\">Interpreter "
                             "responsive: no GIL request is stalled.</p>\n");
     }
-    pyhost__sb_printf(
+    pyhost__strbuf_printf(
         sb,
         "<p class=\"muted\">The console's GIL worker asks for the GIL every "
         "%.0f ms when idle and for every Python page; each wait of %.0f ms "
@@ -370,41 +319,42 @@ nogil_responsiveness_page(console_server *srv, pyhost_sb_t *sb, int json)
         "<table><tr><th>last GIL wait</th><td class=\"num\">%.2f ms</td></tr>"
         "\n<tr><th>longest GIL wait</th><td class=\"num\">%.2f ms</td></tr>"
         "\n",
-        ms(srv->probe_interval_ns), ms(srv->stall_threshold_ns),
-        ms(srv->deadline_ns), ms(r.last_wait_ns), ms(r.max_wait_ns));
+        nogil_ms(srv->probe_interval_ns), nogil_ms(srv->stall_threshold_ns),
+        nogil_ms(srv->page_timeout_ns), nogil_ms(r.last_wait_ns),
+        nogil_ms(r.max_wait_ns));
     for (int i = 0; i < NOGIL_COUNTERS; i++) {
-        pyhost__sb_printf(sb,
-                          "<tr><th>%s</th><td class=\"num\">%llu</td></tr>\n",
-                          counters[i].label, counters[i].value);
+        pyhost__strbuf_printf(
+            sb, "<tr><th>%s</th><td class=\"num\">%llu</td></tr>\n",
+            counters[i].label, counters[i].value);
     }
-    pyhost__sb_puts(sb, "</table>\n<h2>Stalls, newest first</h2>\n"
-                        "<table id=\"stalls\"><tr><th>began (UTC)</th>"
-                        "<th>GIL wait</th><th>while</th></tr>\n");
+    pyhost__strbuf_puts(sb, "</table>\n<h2>Stalls, newest first</h2>\n"
+                            "<table id=\"stalls\"><tr><th>began (UTC)</th>"
+                            "<th>GIL wait</th><th>while</th></tr>\n");
     for (int i = 0; i < r.nshown; i++) {
         nogil_utc(r.stalls[i].when_wall_ns, when, sizeof(when));
-        pyhost__sb_printf(sb,
-                          "<tr><td>%s</td><td class=\"num\">%.1f ms</td>"
-                          "<td>%s</td></tr>\n",
-                          when, ms(r.stalls[i].wait_ns),
-                          r.stalls[i].for_page ? "a page" : "idle probe");
+        pyhost__strbuf_printf(sb,
+                              "<tr><td>%s</td><td class=\"num\">%.1f ms</td>"
+                              "<td>%s</td></tr>\n",
+                              when, nogil_ms(r.stalls[i].wait_ns),
+                              r.stalls[i].for_page ? "a page" : "idle probe");
     }
     if (r.nshown == 0) {
-        pyhost__sb_puts(sb, "<tr><td colspan=\"3\" class=\"muted\">none "
-                            "yet</td></tr>\n");
+        pyhost__strbuf_puts(sb, "<tr><td colspan=\"3\" class=\"muted\">none "
+                                "yet</td></tr>\n");
     }
-    pyhost__sb_puts(sb, "</table>\n");
+    pyhost__strbuf_puts(sb, "</table>\n");
     pyhost__console_page_foot(sb);
 }
 
 unsigned int
-pyhost__console_nogil_page(console_server *srv, const char *path,
-                           pyhost_sb_t *body, const char **ctype)
+pyhost__console_nogil_page(pyhost__console_server_t *srv, const char *path,
+                           pyhost__strbuf_t *body, const char **ctype)
 {
     static const char html[] = "text/html; charset=utf-8";
     static const char json[] = "application/json";
     if (strcmp(path, "/static/console.css") == 0) {
         *ctype = "text/css; charset=utf-8";
-        pyhost__sb_puts(body, pyhost__console_css);
+        pyhost__strbuf_puts(body, pyhost__console_css);
         return 200;
     }
     if (strcmp(path, "/process") == 0 || strcmp(path, "/api/process") == 0) {
@@ -422,7 +372,7 @@ pyhost__console_nogil_page(console_server *srv, const char *path,
     }
     if (strcmp(path, "/favicon.ico") == 0) {
         *ctype = "text/plain; charset=utf-8";
-        pyhost__sb_puts(body, "404 no icon\n");
+        pyhost__strbuf_puts(body, "404 no icon\n");
         return 404;
     }
     return 0;

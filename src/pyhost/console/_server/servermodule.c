@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT
  *
- * servermodule.c: the module glue of pyhost.console._server.  start() makes the
- * secrets, starts libmicrohttpd (httpd.c) and the GIL worker and watchdog
+ * servermodule.c: the module glue of pyhost.console._server.  start() makes
+ * the secrets, starts libmicrohttpd (httpd.c) and the GIL worker and watchdog
  * (worker.c); stop() answers what is pending, joins the threads and stops
  * the daemon.  The pages themselves are in nogil_pages.c (C, no GIL) and in
- * pyhost/console/pages/ (Python, run by the worker).  pyhost.console is the
+ * pyhost/console/pages/ (Python, run by the worker); every HTML page gets
+ * its shell from shell.c.  pyhost.console is the
  * public API; this module is private.
  */
 #include "console.h"
@@ -16,13 +17,14 @@
 #include <unistd.h>
 
 typedef struct {
-    console_server *srv;   /* owned; NULL when stopped.  Protected by GIL */
-} console_state;
+    pyhost__console_server_t
+        *srv; /* owned; NULL when stopped.  Protected by GIL */
+} console_state_t;
 
-static inline console_state *
+static inline console_state_t *
 get_console_state(PyObject *module)
 {
-    return (console_state *)PyModule_GetState(module);
+    return (console_state_t *)PyModule_GetState(module);
 }
 
 /* Fill out with 2*nbytes hex digits from the OS's secure generator. */
@@ -56,7 +58,7 @@ console_random_hex(char *out, size_t nbytes)
 static int
 console_token_ok(const char *t, size_t n)
 {
-    if (n < 16 || n > CONSOLE_TOKEN_MAX) {
+    if (n < 16 || n > PYHOST__CONSOLE_TOKEN_MAX) {
         return 0;
     }
     for (size_t i = 0; i < n; i++) {
@@ -83,7 +85,7 @@ console_cond_init(pthread_cond_t *cv)
 /* Free a server whose threads and daemon are stopped.  Needs the GIL (it
  * drops the handler references). */
 static void
-console_server_free(console_server *srv)
+console_server_free(pyhost__console_server_t *srv)
 {
     Py_CLEAR(srv->handler);
     Py_CLEAR(srv->sampler);
@@ -96,7 +98,7 @@ console_server_free(console_server *srv)
 /* Stop everything; called with the GIL, which is released while the
  * threads finish (the worker may be waiting for it). */
 static void
-console_server_stop(console_server *srv)
+console_server_stop(pyhost__console_server_t *srv)
 {
     Py_BEGIN_ALLOW_THREADS
     pyhost__console_threads_stop(srv);
@@ -121,11 +123,18 @@ PyDoc_STRVAR(console_start_doc,
 static PyObject *
 console_start(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"handler", "sampler", "host", "port", "token",
-                             "deadline", "sample_interval",
-                             "stall_threshold", "probe_interval",
-                             "max_connections", NULL};
-    console_state *st = get_console_state(module);
+    static char *kwlist[] = {"handler",
+                             "sampler",
+                             "host",
+                             "port",
+                             "token",
+                             "deadline",
+                             "sample_interval",
+                             "stall_threshold",
+                             "probe_interval",
+                             "max_connections",
+                             NULL};
+    console_state_t *st = get_console_state(module);
     PyObject *handler, *sampler;
     const char *host = "127.0.0.1", *token = NULL;
     Py_ssize_t token_len = 0;
@@ -171,12 +180,12 @@ console_start(PyObject *module, PyObject *args, PyObject *kwargs)
                         "A-Z a-z 0-9 - _");
         return NULL;
     }
-    if (strlen(host) >= sizeof(((console_server *)0)->host)) {
+    if (strlen(host) >= sizeof(((pyhost__console_server_t *)0)->host)) {
         PyErr_SetString(PyExc_ValueError, "host too long");
         return NULL;
     }
 
-    console_server *srv = calloc(1, sizeof(*srv));
+    pyhost__console_server_t *srv = calloc(1, sizeof(*srv));
     if (srv == NULL) {
         return PyErr_NoMemory();
     }
@@ -190,12 +199,12 @@ console_start(PyObject *module, PyObject *args, PyObject *kwargs)
     srv->handler = Py_NewRef(handler);
     srv->sampler = sampler == Py_None ? NULL : Py_NewRef(sampler);
     strcpy(srv->host, host);
-    srv->deadline_ns = console_seconds_ns(deadline);
+    srv->page_timeout_ns = console_seconds_ns(deadline);
     srv->sample_interval_ns = console_seconds_ns(sample_interval);
     srv->stall_threshold_ns = console_seconds_ns(stall);
     srv->probe_interval_ns = console_seconds_ns(probe);
-    srv->started_mono_ns = pyhost__console_mono_ns();
-    srv->started_wall_ns = pyhost__console_wall_ns();
+    srv->started_mono_ns = pyhost__monotonic_ns();
+    srv->started_wall_ns = pyhost__wall_ns();
     srv->next_sample_ns = srv->started_mono_ns;
     if (token != NULL) {
         memcpy(srv->token, token, (size_t)token_len);
@@ -245,14 +254,14 @@ error:
  * callback a page triggered)?  Such a caller must not stop the console: it
  * would wait for itself and then free the server under its own feet. */
 static int
-console_on_worker(console_server *srv)
+console_on_worker(pyhost__console_server_t *srv)
 {
     return srv != NULL && srv->threads_started &&
            pthread_equal(pthread_self(), srv->worker);
 }
 
 static int
-console_check_not_worker(console_server *srv)
+console_check_not_worker(pyhost__console_server_t *srv)
 {
     if (console_on_worker(srv)) {
         PyErr_SetString(PyExc_RuntimeError,
@@ -270,8 +279,8 @@ PyDoc_STRVAR(console_stop_doc,
 static PyObject *
 console_stop(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
-    console_state *st = get_console_state(module);
-    console_server *srv = st->srv;
+    console_state_t *st = get_console_state(module);
+    pyhost__console_server_t *srv = st->srv;
     if (console_check_not_worker(srv) < 0) {
         return NULL;
     }
@@ -304,7 +313,7 @@ PyDoc_STRVAR(console_after_fork_doc,
 static PyObject *
 console_after_fork_child(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
-    console_state *st = get_console_state(module);
+    console_state_t *st = get_console_state(module);
     if (st->srv != NULL) {
         if (st->srv->listen_fd >= 0) {
             close(st->srv->listen_fd);
@@ -323,7 +332,7 @@ PyDoc_STRVAR(console_status_doc,
 static PyObject *
 console_status(PyObject *module, PyObject *Py_UNUSED(ignored))
 {
-    console_server *srv = get_console_state(module)->srv;
+    pyhost__console_server_t *srv = get_console_state(module)->srv;
     if (srv == NULL) {
         Py_RETURN_NONE;
     }
@@ -337,51 +346,8 @@ console_status(PyObject *module, PyObject *Py_UNUSED(ignored))
         "{s:i,s:s,s:d,s:d,s:K,s:K,s:K,s:K,s:d,s:d}", "port", (int)srv->port,
         "host", srv->host, "last_gil_wait_ms", last, "max_gil_wait_ms", max,
         "stalls", stalls, "served_python", py, "served_c", c, "answered_503",
-        e503, "deadline_s", (double)srv->deadline_ns / 1e9,
+        e503, "deadline_s", (double)srv->page_timeout_ns / 1e9,
         "sample_interval_s", (double)srv->sample_interval_ns / 1e9);
-}
-
-PyDoc_STRVAR(console_page_head_doc,
-"page_head(title) -> str\n--\n\n"
-"The HTML head and navigation every page starts with (shared with the\n"
-"pages rendered in C).  title is escaped.");
-
-static PyObject *
-console_page_head(PyObject *module, PyObject *arg)
-{
-    (void)module;
-    Py_ssize_t n;
-    const char *title = PyUnicode_AsUTF8AndSize(arg, &n);
-    if (title == NULL) {
-        return NULL;
-    }
-    pyhost_sb_t sb;
-    pyhost__sb_init(&sb, 1 << 20);
-    pyhost__console_page_head(&sb, title);
-    PyObject *r = pyhost__sb_failed(&sb)
-                      ? PyErr_NoMemory()
-                      : PyUnicode_DecodeUTF8(sb.data, (Py_ssize_t)sb.len,
-                                             "replace");
-    pyhost__sb_free(&sb);
-    return r;
-}
-
-PyDoc_STRVAR(console_page_foot_doc,
-"page_foot() -> str\n--\n\nThe HTML every page ends with.");
-
-static PyObject *
-console_page_foot(PyObject *module, PyObject *Py_UNUSED(ignored))
-{
-    (void)module;
-    pyhost_sb_t sb;
-    pyhost__sb_init(&sb, 4096);
-    pyhost__console_page_foot(&sb);
-    PyObject *r = pyhost__sb_failed(&sb)
-                      ? PyErr_NoMemory()
-                      : PyUnicode_FromStringAndSize(sb.data,
-                                                    (Py_ssize_t)sb.len);
-    pyhost__sb_free(&sb);
-    return r;
 }
 
 PyDoc_STRVAR(console_hold_gil_doc,
@@ -393,6 +359,7 @@ static PyObject *
 console_hold_gil(PyObject *module, PyObject *arg)
 {
     (void)module;
+    /* What Argument Clinic generates for one float argument. */
     double seconds = PyFloat_AsDouble(arg);
     if (seconds == -1.0 && PyErr_Occurred()) {
         return NULL;
@@ -401,9 +368,9 @@ console_hold_gil(PyObject *module, PyObject *arg)
         PyErr_SetString(PyExc_ValueError, "seconds must be 0..60");
         return NULL;
     }
-    int64_t until = pyhost__console_mono_ns() + console_seconds_ns(seconds);
-    while (pyhost__console_mono_ns() < until) {
-        usleep(1000);   /* sleeping without releasing the GIL */
+    int64_t deadline = pyhost__deadline_ns(seconds);
+    while (pyhost__deadline_left_ns(deadline) > 0) {
+        usleep(1000); /* sleeping without releasing the GIL */
     }
     Py_RETURN_NONE;
 }
@@ -413,8 +380,6 @@ static PyMethodDef console_methods[] = {
      METH_VARARGS | METH_KEYWORDS, console_start_doc},
     {"stop", console_stop, METH_NOARGS, console_stop_doc},
     {"status", console_status, METH_NOARGS, console_status_doc},
-    {"page_head", console_page_head, METH_O, console_page_head_doc},
-    {"page_foot", console_page_foot, METH_NOARGS, console_page_foot_doc},
     {"_hold_gil", console_hold_gil, METH_O, console_hold_gil_doc},
     {"_check_not_worker", console_check_not_worker_py, METH_NOARGS,
      console_check_not_worker_doc},
@@ -431,9 +396,10 @@ console_exec(PyObject *module)
      * subinterpreters; legacy ones (Py_NewInterpreter) pass it, so check
      * here on every version. */
     if (PyInterpreterState_Get() != PyInterpreterState_Main()) {
-        PyErr_SetString(PyExc_ImportError,
-                        "pyhost.console._server runs in the main interpreter only "
-                        "(its worker thread uses PyGILState_*)");
+        PyErr_SetString(
+            PyExc_ImportError,
+            "pyhost.console._server runs in the main interpreter only "
+            "(its worker thread uses PyGILState_*)");
         return -1;
     }
     get_console_state(module)->srv = NULL;
@@ -446,7 +412,7 @@ console_exec(PyObject *module)
 static int
 console_traverse(PyObject *module, visitproc visit, void *arg)
 {
-    console_server *srv = get_console_state(module)->srv;
+    pyhost__console_server_t *srv = get_console_state(module)->srv;
     if (srv != NULL) {
         Py_VISIT(srv->handler);
         Py_VISIT(srv->sampler);
@@ -458,9 +424,9 @@ static void
 console_free(void *module)
 {
     /* A safety net: pyhost.console stops the server at exit already. */
-    console_state *st = get_console_state((PyObject *)module);
+    console_state_t *st = get_console_state((PyObject *)module);
     if (st != NULL && st->srv != NULL) {
-        console_server *srv = st->srv;
+        pyhost__console_server_t *srv = st->srv;
         st->srv = NULL;
         console_server_stop(srv);
     }
@@ -479,7 +445,7 @@ static struct PyModuleDef console_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyhost.console._server",
     .m_doc = "The live console's HTTP server (private; see pyhost.console).",
-    .m_size = sizeof(console_state),
+    .m_size = sizeof(console_state_t),
     .m_methods = console_methods,
     .m_slots = console_slots,
     .m_traverse = console_traverse,

@@ -9,21 +9,21 @@
 #include <string.h>
 
 void
-pyhost__sb_init(pyhost_sb_t *sb, size_t limit)
+pyhost__strbuf_init(pyhost__strbuf_t *sb, size_t limit)
 {
     memset(sb, 0, sizeof(*sb));
     sb->limit = limit;
 }
 
 void
-pyhost__sb_free(pyhost_sb_t *sb)
+pyhost__strbuf_free(pyhost__strbuf_t *sb)
 {
     free(sb->data);
     memset(sb, 0, sizeof(*sb));
 }
 
 int
-pyhost__sb_failed(const pyhost_sb_t *sb)
+pyhost__strbuf_failed(const pyhost__strbuf_t *sb)
 {
     return sb->failed;
 }
@@ -31,7 +31,7 @@ pyhost__sb_failed(const pyhost_sb_t *sb)
 /* Make room for n more bytes plus a NUL; 0 on success, -1 (sticky) when
  * out of memory or past the buffer's limit. */
 static int
-sb_reserve(pyhost_sb_t *sb, size_t n)
+strbuf_reserve(pyhost__strbuf_t *sb, size_t n)
 {
     if (sb->failed) {
         return -1;
@@ -58,9 +58,9 @@ sb_reserve(pyhost_sb_t *sb, size_t n)
 }
 
 void
-pyhost__sb_add(pyhost_sb_t *sb, const char *s, size_t n)
+pyhost__strbuf_add(pyhost__strbuf_t *sb, const char *s, size_t n)
 {
-    if (sb_reserve(sb, n) < 0) {
+    if (strbuf_reserve(sb, n) < 0) {
         return;
     }
     memcpy(sb->data + sb->len, s, n);
@@ -69,13 +69,13 @@ pyhost__sb_add(pyhost_sb_t *sb, const char *s, size_t n)
 }
 
 void
-pyhost__sb_puts(pyhost_sb_t *sb, const char *s)
+pyhost__strbuf_puts(pyhost__strbuf_t *sb, const char *s)
 {
-    pyhost__sb_add(sb, s, strlen(s));
+    pyhost__strbuf_add(sb, s, strlen(s));
 }
 
 void
-pyhost__sb_printf(pyhost_sb_t *sb, const char *fmt, ...)
+pyhost__strbuf_printf(pyhost__strbuf_t *sb, const char *fmt, ...)
 {
     char small[512];
     va_list ap;
@@ -87,10 +87,10 @@ pyhost__sb_printf(pyhost_sb_t *sb, const char *fmt, ...)
         return;
     }
     if ((size_t)n < sizeof(small)) {
-        pyhost__sb_add(sb, small, (size_t)n);
+        pyhost__strbuf_add(sb, small, (size_t)n);
         return;
     }
-    if (sb_reserve(sb, (size_t)n) < 0) {
+    if (strbuf_reserve(sb, (size_t)n) < 0) {
         return;
     }
     va_start(ap, fmt);
@@ -100,40 +100,52 @@ pyhost__sb_printf(pyhost_sb_t *sb, const char *fmt, ...)
 }
 
 void
-pyhost__sb_html(pyhost_sb_t *sb, const char *s, size_t n)
+pyhost__strbuf_html(pyhost__strbuf_t *sb, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         switch (s[i]) {
-        case '&': pyhost__sb_puts(sb, "&amp;"); break;
-        case '<': pyhost__sb_puts(sb, "&lt;"); break;
-        case '>': pyhost__sb_puts(sb, "&gt;"); break;
-        case '"': pyhost__sb_puts(sb, "&quot;"); break;
-        case '\'': pyhost__sb_puts(sb, "&#39;"); break;
-        case '\0': pyhost__sb_puts(sb, "\\0"); break;
-        default: pyhost__sb_add(sb, s + i, 1);
+        case '&':
+            pyhost__strbuf_puts(sb, "&amp;");
+            break;
+        case '<':
+            pyhost__strbuf_puts(sb, "&lt;");
+            break;
+        case '>':
+            pyhost__strbuf_puts(sb, "&gt;");
+            break;
+        case '"':
+            pyhost__strbuf_puts(sb, "&quot;");
+            break;
+        case '\'':
+            pyhost__strbuf_puts(sb, "&#39;");
+            break;
+        case '\0':
+            pyhost__strbuf_puts(sb, "\\0");
+            break;
+        default:
+            pyhost__strbuf_add(sb, s + i, 1);
         }
     }
 }
 
 void
-pyhost__sb_json(pyhost_sb_t *sb, const char *s, size_t n)
+pyhost__strbuf_json(pyhost__strbuf_t *sb, const char *s, size_t n)
 {
-    pyhost__sb_add(sb, "\"", 1);
+    pyhost__strbuf_add(sb, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
-            pyhost__sb_add(sb, esc, 2);
+            pyhost__strbuf_add(sb, esc, 2);
         }
-        else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' ||
-                 c == '&') {
+        else if (c < 0x20 || c >= 0x7f || c == '<' || c == '>' || c == '&') {
             /* Non-ASCII bytes (thread names, paths) are shown byte by
              * byte: the JSON stays valid whatever the input's encoding. */
-            pyhost__sb_printf(sb, "\\u%04x", c);
+            pyhost__strbuf_printf(sb, "\\u%04x", c);
         }
         else {
-            pyhost__sb_add(sb, (const char *)&c, 1);
+            pyhost__strbuf_add(sb, (const char *)&c, 1);
         }
     }
-    pyhost__sb_add(sb, "\"", 1);
+    pyhost__strbuf_add(sb, "\"", 1);
 }

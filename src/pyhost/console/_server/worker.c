@@ -23,7 +23,8 @@
 
 /* Wait on cv until the monotonic time `until` (ns), with srv->lock held. */
 static void
-worker_wait_until(console_server *srv, pthread_cond_t *cv, int64_t until)
+worker_wait_until(pyhost__console_server_t *srv, pthread_cond_t *cv,
+                  int64_t until)
 {
     struct timespec ts;
     ts.tv_sec = (time_t)(until / 1000000000);
@@ -35,11 +36,11 @@ worker_wait_until(console_server *srv, pthread_cond_t *cv, int64_t until)
  * must resume the connection (after unlocking), 0 if the job was already
  * answered (resp is then destroyed). */
 static int
-worker_answer_locked(console_server *srv, console_job *job,
+worker_answer_locked(pyhost__console_server_t *srv, pyhost__console_job_t *job,
                      unsigned int status, struct MHD_Response *resp)
 {
     (void)srv;
-    if (job->state == JOB_ANSWERED || job->conn == NULL) {
+    if (job->state == PYHOST__JOB_ANSWERED || job->conn == NULL) {
         if (resp != NULL) {
             MHD_destroy_response(resp);
         }
@@ -47,7 +48,7 @@ worker_answer_locked(console_server *srv, console_job *job,
     }
     job->response = resp;
     job->status = status;
-    job->state = JOB_ANSWERED;
+    job->state = PYHOST__JOB_ANSWERED;
     return 1;
 }
 
@@ -59,10 +60,10 @@ worker_text(const char *msg)
 }
 
 static int
-worker_answer_503_locked(console_server *srv, console_job *job,
-                         const char *msg)
+worker_answer_503_locked(pyhost__console_server_t *srv,
+                         pyhost__console_job_t *job, const char *msg)
 {
-    if (job->state == JOB_ANSWERED) {
+    if (job->state == PYHOST__JOB_ANSWERED) {
         return 0;
     }
     srv->answered_503++;
@@ -82,12 +83,13 @@ worker_busy_msg(char *msg, size_t size, double secs)
 }
 
 int
-pyhost__console_enqueue(console_server *srv, console_job *job)
+pyhost__console_enqueue(pyhost__console_server_t *srv,
+                        pyhost__console_job_t *job)
 {
     pthread_mutex_lock(&srv->lock);
     job->suspended = 1;
     srv->suspended++;
-    if (srv->stopping || srv->queued >= CONSOLE_QUEUE_MAX) {
+    if (srv->stopping || srv->queued >= PYHOST__CONSOLE_QUEUE_MAX) {
         /* Admission control, checked in the same critical section as the
          * insertion so that stop() cannot slip in between and leave a
          * suspended connection nobody answers (libmicrohttpd aborts when
@@ -104,7 +106,7 @@ pyhost__console_enqueue(console_server *srv, console_job *job)
         return 0;
     }
     job->refs++;
-    job->state = JOB_QUEUED;
+    job->state = PYHOST__JOB_QUEUED;
     job->next = NULL;
     if (srv->tail) {
         srv->tail->next = job;
@@ -122,10 +124,10 @@ pyhost__console_enqueue(console_server *srv, console_job *job)
 
 /* Under srv->lock: take the first queued job (the queue's reference moves
  * to the caller), or NULL. */
-static console_job *
-worker_pop_locked(console_server *srv)
+static pyhost__console_job_t *
+worker_pop_locked(pyhost__console_server_t *srv)
 {
-    console_job *job = srv->head;
+    pyhost__console_job_t *job = srv->head;
     if (job != NULL) {
         srv->head = job->next;
         if (srv->head == NULL) {
@@ -139,9 +141,9 @@ worker_pop_locked(console_server *srv)
 
 /* Take the GIL, timing the wait.  Called without the GIL or srv->lock. */
 static PyGILState_STATE
-worker_take_gil(console_server *srv, int for_page)
+worker_take_gil(pyhost__console_server_t *srv, int for_page)
 {
-    int64_t t0 = pyhost__console_mono_ns();
+    int64_t t0 = pyhost__monotonic_ns();
     pthread_mutex_lock(&srv->lock);
     srv->gil_wait_since_ns = t0;
     srv->gil_wait_for_page = for_page;
@@ -149,7 +151,7 @@ worker_take_gil(console_server *srv, int for_page)
 
     PyGILState_STATE st = PyGILState_Ensure();
 
-    int64_t wait = pyhost__console_mono_ns() - t0;
+    int64_t wait = pyhost__monotonic_ns() - t0;
     pthread_mutex_lock(&srv->lock);
     srv->gil_wait_since_ns = 0;
     srv->last_wait_ns = wait;
@@ -158,8 +160,9 @@ worker_take_gil(console_server *srv, int for_page)
     }
     srv->gil_requests++;
     if (wait >= srv->stall_threshold_ns) {
-        console_stall *s = &srv->stalls[srv->nstalls % CONSOLE_STALLS];
-        s->when_wall_ns = pyhost__console_wall_ns() - wait;
+        pyhost__console_stall_t *s =
+            &srv->stalls[srv->nstalls % PYHOST__CONSOLE_STALLS];
+        s->when_wall_ns = pyhost__wall_ns() - wait;
         s->wait_ns = wait;
         s->for_page = for_page;
         srv->nstalls++;
@@ -168,17 +171,76 @@ worker_take_gil(console_server *srv, int for_page)
     return st;
 }
 
+/* With the GIL: build the response to a handler's result.  The result is
+ * (status, content type, body bytes[, location[, title]]).  With a title
+ * the body is the inside of an HTML page, and the page shell (shell.c)
+ * goes around it here, in C, exactly as around the no-GIL pages.  Returns
+ * the response, or NULL with an exception set (or, out of memory in
+ * libmicrohttpd, without one); sets *status. */
+static struct MHD_Response *
+worker_page_response(PyObject *result, unsigned int *status)
+{
+    struct MHD_Response *resp = NULL;
+    pyhost__strbuf_t page;
+    const char *ctype, *body, *location = NULL, *title = NULL;
+    Py_ssize_t body_len;
+    int code;
+
+    pyhost__strbuf_init(&page, PYHOST__CONSOLE_PAGE_MAX + 64 * 1024);
+    if (!PyTuple_Check(result) ||
+        !PyArg_ParseTuple(result,
+                          "isy#|zz;page handler result: want "
+                          "(status, content type, body bytes[, "
+                          "location[, title]])",
+                          &code, &ctype, &body, &body_len, &location,
+                          &title)) {
+        if (!PyErr_Occurred()) {
+            PyErr_Format(PyExc_TypeError,
+                         "page handler result must be a tuple, not %.100s",
+                         Py_TYPE(result)->tp_name);
+        }
+        goto error;
+    }
+    if (code < 100 || code > 599 ||
+        (size_t)body_len > PYHOST__CONSOLE_PAGE_MAX) {
+        PyErr_SetString(PyExc_ValueError, "page handler: bad status or "
+                                          "body too large");
+        goto error;
+    }
+    if (title != NULL) {
+        pyhost__console_page_head(&page, title);
+        pyhost__strbuf_add(&page, body, (size_t)body_len);
+        pyhost__console_page_foot(&page);
+        if (pyhost__strbuf_failed(&page)) {
+            PyErr_NoMemory();
+            goto error;
+        }
+        body = page.data;
+        body_len = (Py_ssize_t)page.len;
+    }
+    resp = pyhost__console_response(ctype, body, (size_t)body_len);
+    if (resp != NULL && location != NULL &&
+        MHD_add_response_header(resp, "Location", location) != MHD_YES) {
+        MHD_destroy_response(resp);
+        resp = NULL;
+    }
+    *status = (unsigned int)code;
+    pyhost__strbuf_free(&page);
+    return resp;
+
+error:
+    pyhost__strbuf_free(&page);
+    return NULL;
+}
+
 /* With the GIL: call the handler for job and build its response.  Returns
  * the response (or NULL when out of memory) and sets *status. */
 static struct MHD_Response *
-worker_call_handler(console_server *srv, console_job *job,
+worker_call_handler(pyhost__console_server_t *srv, pyhost__console_job_t *job,
                     unsigned int *status)
 {
     struct MHD_Response *resp = NULL;
     PyObject *args = NULL, *result = NULL;
-    const char *ctype, *body, *location = NULL;
-    Py_ssize_t body_len;
-    int code;
 
     *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     args = PyDict_New();
@@ -197,28 +259,15 @@ worker_call_handler(console_server *srv, console_job *job,
             goto error;
         }
     }
-    result = PyObject_CallFunction(srv->handler, "ssO",
-                                   job->is_post ? "POST" : "GET", job->path,
-                                   args);
+    result = PyObject_CallFunction(
+        srv->handler, "ssO", job->is_post ? "POST" : "GET", job->path, args);
     if (result == NULL) {
         goto error;
     }
-    if (!PyArg_ParseTuple(result, "isy#|z;page handler result", &code,
-                          &ctype, &body, &body_len, &location)) {
+    resp = worker_page_response(result, status);
+    if (resp == NULL && PyErr_Occurred()) {
         goto error;
     }
-    if (code < 100 || code > 599 || (size_t)body_len > CONSOLE_PAGE_MAX) {
-        PyErr_SetString(PyExc_ValueError, "page handler: bad status or "
-                                          "body too large");
-        goto error;
-    }
-    resp = pyhost__console_response(ctype, body, (size_t)body_len);
-    if (resp != NULL && location != NULL &&
-        MHD_add_response_header(resp, "Location", location) != MHD_YES) {
-        MHD_destroy_response(resp);
-        resp = NULL;
-    }
-    *status = (unsigned int)code;
     Py_DECREF(args);
     Py_DECREF(result);
     return resp;
@@ -229,6 +278,7 @@ error:
     PyErr_WriteUnraisable(srv->handler);
     Py_XDECREF(args);
     Py_XDECREF(result);
+    *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     return worker_text("500 console page failed; see the process's "
                        "stderr\n");
 }
@@ -236,11 +286,11 @@ error:
 /* Run one job from start to answer.  Called without the GIL or the lock;
  * the caller holds a reference to job. */
 static void
-worker_run_job(console_server *srv, console_job *job)
+worker_run_job(pyhost__console_server_t *srv, pyhost__console_job_t *job)
 {
     PyGILState_STATE st = worker_take_gil(srv, 1);
     pthread_mutex_lock(&srv->lock);
-    int still_wanted = job->state == JOB_RUNNING && !srv->stopping;
+    int still_wanted = job->state == PYHOST__JOB_RUNNING && !srv->stopping;
     job->got_gil = 1;
     pthread_mutex_unlock(&srv->lock);
 
@@ -251,7 +301,7 @@ worker_run_job(console_server *srv, console_job *job)
     }
     PyGILState_Release(st);
     if (!still_wanted) {
-        return;   /* the watchdog answered while we waited */
+        return; /* the watchdog answered while we waited */
     }
 
     pthread_mutex_lock(&srv->lock);
@@ -266,7 +316,7 @@ worker_run_job(console_server *srv, console_job *job)
 
 /* Idle work: probe the GIL, and call the sampler when it is due. */
 static void
-worker_idle_call(console_server *srv, int sample)
+worker_idle_call(pyhost__console_server_t *srv, int sample)
 {
     PyGILState_STATE st = worker_take_gil(srv, 0);
     if (sample && srv->sampler != NULL) {
@@ -287,7 +337,7 @@ worker_idle_call(console_server *srv, int sample)
 static void *
 worker_main(void *arg)
 {
-    console_server *srv = arg;
+    pyhost__console_server_t *srv = arg;
     /* Keep one thread state for the thread's whole life: the nested
      * PyGILState_Ensure/Release pairs below then only switch the GIL
      * instead of creating and destroying a thread state each time.  This
@@ -295,14 +345,14 @@ worker_main(void *arg)
      * the GIL when the console starts, the wait shows as a stall. */
     PyGILState_STATE outer = worker_take_gil(srv, 0);
     PyThreadState *ts = PyEval_SaveThread();
-    int64_t next_probe = pyhost__console_mono_ns();
+    int64_t next_probe = pyhost__monotonic_ns();
 
     pthread_mutex_lock(&srv->lock);
     while (!srv->stopping) {
-        console_job *job = worker_pop_locked(srv);
+        pyhost__console_job_t *job = worker_pop_locked(srv);
         if (job != NULL) {
-            if (job->state == JOB_QUEUED) {
-                job->state = JOB_RUNNING;
+            if (job->state == PYHOST__JOB_QUEUED) {
+                job->state = PYHOST__JOB_RUNNING;
                 srv->running = job;
                 pthread_mutex_unlock(&srv->lock);
                 worker_run_job(srv, job);
@@ -312,9 +362,9 @@ worker_main(void *arg)
             pyhost__console_job_unref(srv, job);
             continue;
         }
-        int64_t now = pyhost__console_mono_ns();
-        int sample_due = srv->sample_interval_ns > 0 &&
-                         now >= srv->next_sample_ns;
+        int64_t now = pyhost__monotonic_ns();
+        int sample_due =
+            srv->sample_interval_ns > 0 && now >= srv->next_sample_ns;
         if (sample_due || now >= next_probe) {
             if (sample_due) {
                 srv->next_sample_ns = now + srv->sample_interval_ns;
@@ -322,7 +372,7 @@ worker_main(void *arg)
             pthread_mutex_unlock(&srv->lock);
             worker_idle_call(srv, sample_due);
             pthread_mutex_lock(&srv->lock);
-            next_probe = pyhost__console_mono_ns() + srv->probe_interval_ns;
+            next_probe = pyhost__monotonic_ns() + srv->probe_interval_ns;
             continue;
         }
         int64_t until = next_probe;
@@ -342,15 +392,15 @@ worker_main(void *arg)
  * them when `all`), collecting the connections to resume into conns.
  * Returns how many were collected. */
 static int
-worker_expire_locked(console_server *srv, int64_t now, int all,
+worker_expire_locked(pyhost__console_server_t *srv, int64_t now, int all,
                      struct MHD_Connection **conns, int max)
 {
     int n = 0;
     char msg[256];
-    double secs = (double)srv->deadline_ns / 1e9;
-    console_job **pp = &srv->head;
+    double secs = (double)srv->page_timeout_ns / 1e9;
+    pyhost__console_job_t **pp = &srv->head;
     while (*pp != NULL) {
-        console_job *job = *pp;
+        pyhost__console_job_t *job = *pp;
         if (!all && job->deadline_ns > now) {
             pp = &job->next;
             continue;
@@ -358,7 +408,7 @@ worker_expire_locked(console_server *srv, int64_t now, int all,
         *pp = job->next;
         if (srv->tail == job) {
             srv->tail = NULL;
-            for (console_job *j = srv->head; j; j = j->next) {
+            for (pyhost__console_job_t *j = srv->head; j; j = j->next) {
                 srv->tail = j;
             }
         }
@@ -375,8 +425,8 @@ worker_expire_locked(console_server *srv, int64_t now, int all,
         }
         pyhost__console_job_unref(srv, job);
     }
-    console_job *job = srv->running;
-    if (job != NULL && job->state == JOB_RUNNING &&
+    pyhost__console_job_t *job = srv->running;
+    if (job != NULL && job->state == PYHOST__JOB_RUNNING &&
         (all || job->deadline_ns <= now)) {
         if (all) {
             snprintf(msg, sizeof(msg), "503 console stopping\n");
@@ -399,16 +449,16 @@ worker_expire_locked(console_server *srv, int64_t now, int all,
 }
 
 static void *
-watchdog_main(void *arg)
+worker_watchdog_main(void *arg)
 {
-    console_server *srv = arg;
-    struct MHD_Connection *conns[CONSOLE_QUEUE_MAX + 1];
+    pyhost__console_server_t *srv = arg;
+    struct MHD_Connection *conns[PYHOST__CONSOLE_QUEUE_MAX + 1];
 
     pthread_mutex_lock(&srv->lock);
     while (!srv->stopping) {
-        int64_t now = pyhost__console_mono_ns();
+        int64_t now = pyhost__monotonic_ns();
         int n = worker_expire_locked(srv, now, 0, conns,
-                                     CONSOLE_QUEUE_MAX + 1);
+                                     PYHOST__CONSOLE_QUEUE_MAX + 1);
         if (n > 0) {
             pthread_mutex_unlock(&srv->lock);
             for (int i = 0; i < n; i++) {
@@ -420,12 +470,12 @@ watchdog_main(void *arg)
         /* Sleep until the earliest deadline, or 1 s when nothing waits
          * (enqueue signals us anyway). */
         int64_t until = now + 1000000000;
-        for (console_job *j = srv->head; j; j = j->next) {
+        for (pyhost__console_job_t *j = srv->head; j; j = j->next) {
             if (j->deadline_ns < until) {
                 until = j->deadline_ns;
             }
         }
-        if (srv->running && srv->running->state == JOB_RUNNING &&
+        if (srv->running && srv->running->state == PYHOST__JOB_RUNNING &&
             srv->running->deadline_ns < until) {
             until = srv->running->deadline_ns;
         }
@@ -436,9 +486,9 @@ watchdog_main(void *arg)
 }
 
 int
-pyhost__console_threads_start(console_server *srv)
+pyhost__console_threads_start(pyhost__console_server_t *srv)
 {
-    int rc = pthread_create(&srv->watchdog, NULL, watchdog_main, srv);
+    int rc = pthread_create(&srv->watchdog, NULL, worker_watchdog_main, srv);
     if (rc != 0) {
         return -rc;
     }
@@ -456,12 +506,13 @@ pyhost__console_threads_start(console_server *srv)
 }
 
 void
-pyhost__console_threads_stop(console_server *srv)
+pyhost__console_threads_stop(pyhost__console_server_t *srv)
 {
-    struct MHD_Connection *conns[CONSOLE_QUEUE_MAX + 1];
+    struct MHD_Connection *conns[PYHOST__CONSOLE_QUEUE_MAX + 1];
     pthread_mutex_lock(&srv->lock);
     srv->stopping = 1;
-    int n = worker_expire_locked(srv, 0, 1, conns, CONSOLE_QUEUE_MAX + 1);
+    int n =
+        worker_expire_locked(srv, 0, 1, conns, PYHOST__CONSOLE_QUEUE_MAX + 1);
     pthread_cond_broadcast(&srv->work_cv);
     pthread_cond_broadcast(&srv->watch_cv);
     pthread_mutex_unlock(&srv->lock);

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: MIT
 """Routing for the console's Python pages: path to page, page to HTML or
-JSON, and the two POST actions."""
+JSON, and the two POST actions.
+
+An HTML page returns its title and the body inside the page; the C worker
+(pyhost/console/_server/worker.c) puts the page shell around it, the same
+shell the pages rendered in C have, so no Python code builds it."""
 import json
 import time
 
-from .. import _server
 from .common import HTTPError, optional
 from .gcpage import action_collect, page_gc, render_gc
 from .leakview import RANK_LIMIT, page_leaks, render_leaks
@@ -42,11 +45,16 @@ _PAGES = {
 
 # ------------------------------------------------------------- dispatch
 
+HTML = "text/html; charset=utf-8"
+
+
 def handle(st, method, path, args):
     """Answer one request with st, the running console's state: returns
-    (status, content type, body bytes[, location]).  Called by the GIL
-    worker for every request that needs Python; the C side already checked
-    the token, the Host, the sizes and, for POST, the CSRF token."""
+    (status, content type, body bytes[, location[, title]]).  With a title,
+    body is the inside of an HTML page and the C worker wraps it in the page
+    shell.  Called by the GIL worker for every request that needs Python;
+    the C side already checked the token, the Host, the sizes and, for POST,
+    the CSRF token."""
     begin_page()
     try:
         return _route(st, method, path, args)
@@ -91,7 +99,5 @@ def _route(st, method, path, args):
             .replace("<", "\\u003c").replace(">", "\\u003e") \
             .replace("&", "\\u0026")
         return 200, "application/json", body.encode()
-    body = _server.page_head(title) + render(st, data) + \
-        _server.page_foot()
-    return 200, "text/html; charset=utf-8", body.encode("utf-8",
-                                                        "backslashreplace")
+    body = render(st, data).encode("utf-8", "backslashreplace")
+    return 200, HTML, body, None, title
