@@ -41,8 +41,7 @@ badtraverse_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     if (!PyArg_ParseTuple(args, "O:BadTraverse", &item)) {
         return NULL;
     }
-    badtraverse_object *self =
-        (badtraverse_object *)type->tp_alloc(type, 0);
+    badtraverse_object *self = (badtraverse_object *)type->tp_alloc(type, 0);
     if (self == NULL) {
         return NULL;
     }
@@ -97,8 +96,8 @@ static PyType_Slot badtraverse_slots[] = {
 static PyType_Spec badtraverse_spec = {
     .name = "pyhost._testing._leaky.BadTraverse",
     .basicsize = sizeof(badtraverse_object),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
-             Py_TPFLAGS_IMMUTABLETYPE,
+    .flags =
+        Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_IMMUTABLETYPE,
     .slots = badtraverse_slots,
 };
 

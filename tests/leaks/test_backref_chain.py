@@ -57,3 +57,17 @@ def test_orphan_has_no_chain(ledger):
 def test_bad_arguments(kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
         leaks.backref_chain([], **kwargs)
+
+
+def test_backref_chain_to_an_unwalkable_target():
+    """The chain to a str (an object without tp_traverse) is exact: the
+    search records containers and the target only, and max_depth bounds
+    it."""
+    text = "needle-" + str(id(test_backref_chain_to_an_unwalkable_target))
+    root = {"a": [1, 2, {"deep": ("t", text)}]}
+    chain = leaks.backref_chain(text, roots=[root])
+    assert chain is not None
+    assert chain[0] is root and chain[-1] is text
+    assert [type(x) for x in chain] == [dict, list, dict, tuple, str]
+    assert leaks.backref_chain(text, roots=[root], max_depth=3) is None
+    del chain

@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: MIT
 """check(): regrtest -R style runs around a callable."""
+import gc
 import os
 import subprocess
 import sys
@@ -49,8 +50,9 @@ def test_cache_that_fills_once_is_not_a_leak():
 
 
 def test_leaking_callable_is_flagged():
-    r = leaks.check(leaks_a_new_list, runs=3, warmup=2)
+    r = None
     try:
+        r = leaks.check(leaks_a_new_list, runs=3, warmup=2)
         assert r
         assert "memory blocks" in r.leaked
         assert "external refs" in r.leaked
@@ -62,10 +64,17 @@ def test_leaking_callable_is_flagged():
         orphans = {id(f.obj) for f in r.diff.new_orphans}
         assert len(orphans & set(LEAKED)) == 3
     finally:
+        # r's samples refer to the leaked lists: they are orphans again
+        # once r is gone, and only orphans can be found to be released.
+        del r
         _release_lists()
 
 
 def _release_lists():
+    """Release every reference the leaking callables took.  The lists are
+    found as orphans, so whatever else referred to them (a check result's
+    samples, in a reference cycle) must be gone first."""
+    gc.collect()
     ids = {i for i in LEAKED if i is not None}
     for f in leaks.orphans(rank_limit=0):
         if id(f.obj) in ids:
@@ -90,18 +99,21 @@ def test_extra_reference_on_an_existing_object_is_flagged():
 
 
 def test_tracemalloc_lines_are_reported():
+    r = None
     tracemalloc.start()
     try:
         r = leaks.check(leaks_a_new_list, runs=2, warmup=1)
+        assert r
+        lines = {(os.path.basename(t.traceback[0].filename),
+                  t.traceback[0].lineno) for t in r.traces}
+        report = r.report()
     finally:
         tracemalloc.stop()
+        del r
         _release_lists()
-    assert r
-    lines = {(os.path.basename(t.traceback[0].filename),
-              t.traceback[0].lineno) for t in r.traces}
     here = os.path.basename(__file__)
     assert (here, leaks_a_new_list.__code__.co_firstlineno + 1) in lines
-    assert "Allocated by (tracemalloc" in r.report()
+    assert "Allocated by (tracemalloc" in report
 
 
 def test_arguments_are_passed():

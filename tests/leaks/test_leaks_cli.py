@@ -87,3 +87,14 @@ def test_syntax_error_in_script(tmp_path):
     script.write_text("def (:\n")
     p = run(str(script))
     assert p.returncode == 2 and "cannot compile" in p.stderr
+
+
+def test_cli_prints_an_exit_message(tmp_path):
+    """sys.exit("message") in the script prints the message and exits 1,
+    as the interpreter does, and the report still comes."""
+    script = tmp_path / "bye.py"
+    script.write_text("import sys\nsys.exit('bye from the script')\n")
+    p = run(str(script))
+    assert p.returncode == 1
+    assert "bye from the script" in p.stderr
+    assert "Baseline" in p.stdout

@@ -8,7 +8,7 @@
  * no Python code running, nothing reads reference counts during the walk but
  * the walk itself, so it may borrow them:
  *
- *   pass 0  replace each listed object's count v with SCAN_LISTED + v<<31:
+ *   pass 0  replace each listed object's count v with GRAPH_LISTED + v<<31:
  *           a count that large marks "listed", and it keeps v (below 2**31
  *           for every mortal object) with room for 2**31 visits below it,
  *           so no side array is needed (the scan adds 8 bytes per object,
@@ -22,7 +22,7 @@
  * Objects that are not listed (str, int, untracked tuples and dicts) carry
  * no mark, so when they are wanted two more traversals replay pass 1:
  * pass 2 reads each one on its first visit (its count then is exactly its
- * excess), marks it by subtracting SCAN_MARK and adds back one per visit;
+ * excess), marks it by subtracting GRAPH_MARK and adds back one per visit;
  * pass 3 removes the mark on the first visit that sees it.  Every addition
  * matches one subtraction of the same visit sequence, so the counts come
  * back exactly even when a tp_traverse visits an object twice.
@@ -47,13 +47,13 @@
 #error "pyhost.leaks._graph does not support the free-threaded build"
 #endif
 
-/* During a scan a listed object's count is SCAN_LISTED + (v << 31) minus
- * its visits; every value from SCAN_LISTED_MIN up means "listed". */
-#define SCAN_LISTED ((Py_ssize_t)1 << 62)
-#define SCAN_LISTED_MIN ((Py_ssize_t)1 << 61)
-#define SCAN_SHIFT 31
+/* During a scan a listed object's count is GRAPH_LISTED + (v << 31) minus
+ * its visits; every value from GRAPH_LISTED_MIN up means "listed". */
+#define GRAPH_LISTED ((Py_ssize_t)1 << 62)
+#define GRAPH_LISTED_MIN ((Py_ssize_t)1 << 61)
+#define GRAPH_SHIFT 31
 /* An unlisted object carries minus this much once pass 2 has read it. */
-#define SCAN_MARK ((Py_ssize_t)1 << 50)
+#define GRAPH_MARK ((Py_ssize_t)1 << 50)
 
 static inline Py_ssize_t
 graph_count(PyObject *o)
@@ -70,23 +70,23 @@ graph_set_count(PyObject *o, Py_ssize_t v)
 static inline int
 graph_is_listed_value(Py_ssize_t v)
 {
-    return v >= SCAN_LISTED_MIN;
+    return v >= GRAPH_LISTED_MIN;
 }
 
 /* v: a mortal count, 0 <= v < 2**31 (larger ones count as immortal). */
 static inline Py_ssize_t
 graph_listed_encode(Py_ssize_t v)
 {
-    return SCAN_LISTED + (v << SCAN_SHIFT);
+    return GRAPH_LISTED + (v << GRAPH_SHIFT);
 }
 
 /* Split a listed value into the original count and the visits so far. */
 static inline Py_ssize_t
 graph_listed_decode(Py_ssize_t value, Py_ssize_t *visits)
 {
-    Py_ssize_t x = value - SCAN_LISTED; /* (v << 31) - visits */
-    Py_ssize_t v = (x + (((Py_ssize_t)1 << SCAN_SHIFT) - 1)) >> SCAN_SHIFT;
-    *visits = (v << SCAN_SHIFT) - x;
+    Py_ssize_t x = value - GRAPH_LISTED; /* (v << 31) - visits */
+    Py_ssize_t v = (x + (((Py_ssize_t)1 << GRAPH_SHIFT) - 1)) >> GRAPH_SHIFT;
+    *visits = (v << GRAPH_SHIFT) - x;
     return v;
 }
 
@@ -174,7 +174,7 @@ static int
 graph_map_init(graph_map_t *m, Py_ssize_t expect)
 {
     size_t cap = 64;
-    if (expect > PYHOST_GRAPH_MAX_LIMIT) {
+    if (expect > PYHOST__GRAPH_MAX_LIMIT) {
         return -ENOMEM; /* cap would overflow before it got there */
     }
     while (cap < (size_t)expect * 2) {
@@ -291,12 +291,12 @@ pyhost__graph_sizeof(PyObject *obj)
 
 typedef struct {
     PyObject *obj;
-    Py_ssize_t inref;  /* references to obj from objects in the set */
-    int outside;       /* held from outside the set, or under such */
+    Py_ssize_t inref; /* references to obj from objects in the set */
+    int outside;      /* held from outside the set, or under such */
 } graph_node_t;
 
 typedef struct {
-    graph_map_t map;         /* object -> index in nodes */
+    graph_map_t map; /* object -> index in nodes */
     graph_node_t *nodes;
     Py_ssize_t *stack;
     Py_ssize_t n;
@@ -308,7 +308,7 @@ typedef struct {
 } graph_rank_t;
 
 static int
-rank_init(graph_rank_t *rk, Py_ssize_t limit, PyTypeObject *skip_type)
+graph_rank_init(graph_rank_t *rk, Py_ssize_t limit, PyTypeObject *skip_type)
 {
     memset(rk, 0, sizeof(*rk));
     rk->limit = limit;
@@ -325,7 +325,7 @@ rank_init(graph_rank_t *rk, Py_ssize_t limit, PyTypeObject *skip_type)
 }
 
 static void
-rank_free(graph_rank_t *rk)
+graph_rank_free(graph_rank_t *rk)
 {
     graph_map_free(&rk->map);
     PyMem_RawFree(rk->nodes);
@@ -337,14 +337,14 @@ rank_free(graph_rank_t *rk)
  * kept alive by modules and classes, never by one object: the ranking walk
  * counts them but does not walk through them. */
 static inline int
-rank_expandable(graph_rank_t *rk, PyObject *o)
+graph_rank_expandable(graph_rank_t *rk, PyObject *o)
 {
     return graph_walkable(o) && !PyType_Check(o) && !PyModule_Check(o) &&
            !PyFunction_Check(o) && Py_TYPE(o) != rk->skip_type;
 }
 
 static int
-rank_visit_collect(PyObject *o, void *arg)
+graph_rank_visit_collect(PyObject *o, void *arg)
 {
     graph_rank_t *rk = arg;
     if (o == NULL || pyhost__refcnt_is_immortal(graph_count(o))) {
@@ -372,7 +372,7 @@ rank_visit_collect(PyObject *o, void *arg)
 }
 
 static int
-rank_visit_outside(PyObject *o, void *arg)
+graph_rank_visit_outside(PyObject *o, void *arg)
 {
     graph_rank_t *rk = arg;
     if (o == NULL) {
@@ -390,7 +390,7 @@ rank_visit_outside(PyObject *o, void *arg)
  * comes from within that set (f->obj included).  listed_refs is the number
  * of references the scan's own list still holds on each tracked object. */
 static void
-rank_one(graph_rank_t *rk, pyhost__finding_t *f, Py_ssize_t listed_refs)
+graph_rank_one(graph_rank_t *rk, pyhost__finding_t *f, Py_ssize_t listed_refs)
 {
     rk->n = 0;
     rk->sp = 0;
@@ -404,8 +404,8 @@ rank_one(graph_rank_t *rk, pyhost__finding_t *f, Py_ssize_t listed_refs)
     rk->n = 1;
     for (Py_ssize_t k = 0; k < rk->n; k++) {
         PyObject *y = rk->nodes[k].obj;
-        if (rank_expandable(rk, y)) {
-            Py_TYPE(y)->tp_traverse(y, rank_visit_collect, rk);
+        if (graph_rank_expandable(rk, y)) {
+            Py_TYPE(y)->tp_traverse(y, graph_rank_visit_collect, rk);
         }
     }
     /* Anything with a reference from outside the set, and everything it
@@ -420,8 +420,8 @@ rank_one(graph_rank_t *rk, pyhost__finding_t *f, Py_ssize_t listed_refs)
     }
     while (rk->sp > 0) {
         PyObject *y = rk->nodes[rk->stack[--rk->sp]].obj;
-        if (rank_expandable(rk, y)) {
-            Py_TYPE(y)->tp_traverse(y, rank_visit_outside, rk);
+        if (graph_rank_expandable(rk, y)) {
+            Py_TYPE(y)->tp_traverse(y, graph_rank_visit_outside, rk);
         }
     }
     Py_ssize_t count = 0, bytes = 0;
@@ -454,10 +454,14 @@ graph_code_traverse(PyObject *o, visitproc visit, void *arg)
 {
     PyCodeObject *co = (PyCodeObject *)o;
     PyObject *fields[] = {
-        co->co_consts,          co->co_names,
-        co->co_exceptiontable,  co->co_localsplusnames,
-        co->co_localspluskinds, co->co_filename,
-        co->co_name,            co->co_qualname,
+        co->co_consts,
+        co->co_names,
+        co->co_exceptiontable,
+        co->co_localsplusnames,
+        co->co_localspluskinds,
+        co->co_filename,
+        co->co_name,
+        co->co_qualname,
         co->co_linetable,
     };
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
@@ -579,14 +583,14 @@ graph_heaptype_names(PyObject *o, visitproc visit, void *arg)
 /* ---- the scan ----------------------------------------------------------- */
 
 typedef struct {
-    int untracked;       /* pass 1 also subtracts from unlisted objects */
+    int untracked; /* pass 1 also subtracts from unlisted objects */
     int want_held;
     int nomem;
     graph_cands_t *cands; /* unlisted objects with an excess (pass 2) */
 } graph_scan_ctx_t;
 
 static int
-scan_visit_subtract(PyObject *o, void *arg)
+graph_scan_visit_subtract(PyObject *o, void *arg)
 {
     graph_scan_ctx_t *ctx = arg;
     if (o == NULL) {
@@ -603,7 +607,7 @@ scan_visit_subtract(PyObject *o, void *arg)
 }
 
 static int
-scan_visit_read_mark(PyObject *o, void *arg)
+graph_scan_visit_read_mark(PyObject *o, void *arg)
 {
     graph_scan_ctx_t *ctx = arg;
     if (o == NULL) {
@@ -619,7 +623,7 @@ scan_visit_read_mark(PyObject *o, void *arg)
             !ctx->nomem && graph_cands_add(ctx->cands, o, v) < 0) {
             ctx->nomem = 1; /* keep walking: the counts must come back */
         }
-        graph_set_count(o, v - SCAN_MARK + 1);
+        graph_set_count(o, v - GRAPH_MARK + 1);
     }
     else {
         graph_set_count(o, v + 1);
@@ -628,7 +632,7 @@ scan_visit_read_mark(PyObject *o, void *arg)
 }
 
 static int
-scan_visit_unmark(PyObject *o, void *arg)
+graph_scan_visit_unmark(PyObject *o, void *arg)
 {
     (void)arg;
     if (o == NULL) {
@@ -636,15 +640,15 @@ scan_visit_unmark(PyObject *o, void *arg)
     }
     Py_ssize_t v = graph_count(o);
     if (v < 0) {
-        graph_set_count(o, v + SCAN_MARK);
+        graph_set_count(o, v + GRAPH_MARK);
     }
     return 0;
 }
 
 static void
-scan_traverse_all(const pyhost__scan_spec_t *spec, PyTypeObject *skip,
-                  PyObject *const *codes, Py_ssize_t ncodes,
-                  visitproc visit, void *arg)
+graph_scan_traverse_all(const pyhost__scan_spec_t *spec, PyTypeObject *skip,
+                        PyObject *const *codes, Py_ssize_t ncodes,
+                        visitproc visit, void *arg)
 {
     for (Py_ssize_t i = 0; i < spec->nobjects; i++) {
         PyObject *o = spec->objects[i];
@@ -673,7 +677,7 @@ scan_traverse_all(const pyhost__scan_spec_t *spec, PyTypeObject *skip,
 }
 
 static void
-scan_hidden_add(const pyhost__scan_spec_t *spec, Py_ssize_t delta)
+graph_scan_hidden_add(const pyhost__scan_spec_t *spec, Py_ssize_t delta)
 {
     for (Py_ssize_t i = 0; i < spec->nhidden; i++) {
         PyObject *o = spec->hidden[i];
@@ -689,12 +693,12 @@ scan_hidden_add(const pyhost__scan_spec_t *spec, Py_ssize_t delta)
  * cannot restore (pass 3 takes any negative count for a mark): such a
  * claim is undone and refused.  0, or -EINVAL with *bad_index set. */
 static int
-scan_hidden_take(const pyhost__scan_spec_t *spec, Py_ssize_t *bad_index)
+graph_scan_hidden_take(const pyhost__scan_spec_t *spec, Py_ssize_t *bad_index)
 {
-    scan_hidden_add(spec, -1);
+    graph_scan_hidden_add(spec, -1);
     for (Py_ssize_t i = 0; i < spec->nhidden; i++) {
         if (graph_count(spec->hidden[i]) < 0) {
-            scan_hidden_add(spec, +1);
+            graph_scan_hidden_add(spec, +1);
             *bad_index = i;
             return -EINVAL;
         }
@@ -703,7 +707,7 @@ scan_hidden_take(const pyhost__scan_spec_t *spec, Py_ssize_t *bad_index)
 }
 
 static int
-scan_reportable(const pyhost__scan_spec_t *spec, PyObject *o)
+graph_scan_reportable(const pyhost__scan_spec_t *spec, PyObject *o)
 {
     for (size_t i = 0; i < sizeof(spec->own) / sizeof(spec->own[0]); i++) {
         if (o == spec->own[i]) {
@@ -727,12 +731,12 @@ scan_reportable(const pyhost__scan_spec_t *spec, PyObject *o)
 
 /* Move candidates into findings, taking a strong reference to each. */
 static int
-scan_take(const pyhost__scan_spec_t *spec, graph_cands_t *cands,
-          pyhost__findings_t *out)
+graph_scan_take(const pyhost__scan_spec_t *spec, graph_cands_t *cands,
+                pyhost__findings_t *out)
 {
     for (Py_ssize_t i = 0; i < cands->len; i++) {
         PyObject *o = cands->items[i].obj;
-        if (!scan_reportable(spec, o)) {
+        if (!graph_scan_reportable(spec, o)) {
             continue;
         }
         if (graph_grow((void **)&out->items, &out->cap, out->len + 1,
@@ -768,14 +772,14 @@ pyhost__graph_scan(const pyhost__scan_spec_t *spec,
         return -ENOMEM;
     }
     if (spec->rank_limit > 0) {
-        if (rank_init(&rk, spec->rank_limit, skip) < 0) {
+        if (graph_rank_init(&rk, spec->rank_limit, skip) < 0) {
             PyMem_RawFree(codes);
             return -ENOMEM;
         }
         rk_ready = 1;
     }
 
-    if (scan_hidden_take(spec, bad_index) < 0) {
+    if (graph_scan_hidden_take(spec, bad_index) < 0) {
         rc = -EINVAL;
         goto fail;
     }
@@ -802,7 +806,7 @@ pyhost__graph_scan(const pyhost__scan_spec_t *spec,
                                 graph_listed_decode(graph_count(o), &visits));
             }
         }
-        scan_hidden_add(spec, +1);
+        graph_scan_hidden_add(spec, +1);
         goto fail;
     }
 
@@ -812,7 +816,8 @@ pyhost__graph_scan(const pyhost__scan_spec_t *spec,
         .nomem = 0,
         .cands = &untracked_c,
     };
-    scan_traverse_all(spec, skip, codes, ncodes, scan_visit_subtract, &ctx);
+    graph_scan_traverse_all(spec, skip, codes, ncodes,
+                            graph_scan_visit_subtract, &ctx);
 
     for (Py_ssize_t i = 0; i < n; i++) {
         PyObject *o = spec->objects[i];
@@ -841,10 +846,10 @@ pyhost__graph_scan(const pyhost__scan_spec_t *spec,
         }
     }
     if (spec->want_held) {
-        scan_traverse_all(spec, skip, codes, ncodes, scan_visit_read_mark,
-                          &ctx);
-        scan_traverse_all(spec, skip, codes, ncodes, scan_visit_unmark,
-                          NULL);
+        graph_scan_traverse_all(spec, skip, codes, ncodes,
+                                graph_scan_visit_read_mark, &ctx);
+        graph_scan_traverse_all(spec, skip, codes, ncodes,
+                                graph_scan_visit_unmark, NULL);
         for (Py_ssize_t i = 0; i < n; i++) {
             PyObject *o = spec->objects[i];
             if (graph_is_listed_value(graph_count(o))) {
@@ -860,20 +865,20 @@ pyhost__graph_scan(const pyhost__scan_spec_t *spec,
         for (int l = 0; l < 3; l++) {
             for (Py_ssize_t i = 0; i < lists[l]->len; i++) {
                 pyhost__finding_t *c = &lists[l]->items[i];
-                if (scan_reportable(spec, c->obj)) {
-                    rank_one(&rk, c, 1);
+                if (graph_scan_reportable(spec, c->obj)) {
+                    graph_rank_one(&rk, c, 1);
                 }
             }
         }
     }
-    scan_hidden_add(spec, +1);
+    graph_scan_hidden_add(spec, +1);
     if (ctx.nomem) {
         rc = -ENOMEM;
         goto fail;
     }
-    if (scan_take(spec, &orphan_c, orphans) < 0 ||
-        scan_take(spec, &held_c, held) < 0 ||
-        scan_take(spec, &untracked_c, held) < 0) {
+    if (graph_scan_take(spec, &orphan_c, orphans) < 0 ||
+        graph_scan_take(spec, &held_c, held) < 0 ||
+        graph_scan_take(spec, &untracked_c, held) < 0) {
         rc = -ENOMEM;
         goto fail;
     }
@@ -884,7 +889,7 @@ fail:
     pyhost__findings_clear(held);
 done:
     if (rk_ready) {
-        rank_free(&rk);
+        graph_rank_free(&rk);
     }
     PyMem_RawFree(orphan_c.items);
     PyMem_RawFree(held_c.items);
@@ -913,7 +918,8 @@ pyhost__census_free(pyhost__census_t *c)
 }
 
 static inline size_t
-census_slot(const pyhost__census_row_t *rows, size_t mask, PyTypeObject *tp)
+graph_census_slot(const pyhost__census_row_t *rows, size_t mask,
+                  PyTypeObject *tp)
 {
     size_t i = graph_hash_ptr(tp) & mask;
     while (rows[i].type != NULL && rows[i].type != tp) {
@@ -923,7 +929,7 @@ census_slot(const pyhost__census_row_t *rows, size_t mask, PyTypeObject *tp)
 }
 
 static int
-census_grow(pyhost__census_t *c)
+graph_census_grow(pyhost__census_t *c)
 {
     size_t nmask = c->mask * 2 + 1;
     pyhost__census_row_t *n =
@@ -933,7 +939,7 @@ census_grow(pyhost__census_t *c)
     }
     for (size_t i = 0; i <= c->mask; i++) {
         if (c->rows[i].type != NULL) {
-            n[census_slot(n, nmask, c->rows[i].type)] = c->rows[i];
+            n[graph_census_slot(n, nmask, c->rows[i].type)] = c->rows[i];
         }
     }
     PyMem_RawFree(c->rows);
@@ -953,13 +959,13 @@ pyhost__census_add(pyhost__census_t *c, PyObject *obj)
         c->last->bytes += pyhost__graph_sizeof(obj);
         return 0;
     }
-    size_t i = census_slot(c->rows, c->mask, tp);
+    size_t i = graph_census_slot(c->rows, c->mask, tp);
     if (c->rows[i].type == NULL) {
         if ((size_t)(c->used + 1) * 2 > c->mask + 1) {
-            if (census_grow(c) < 0) {
+            if (graph_census_grow(c) < 0) {
                 return -ENOMEM;
             }
-            i = census_slot(c->rows, c->mask, tp);
+            i = graph_census_slot(c->rows, c->mask, tp);
         }
         c->rows[i].type = tp;
         c->used++;
@@ -981,12 +987,12 @@ typedef struct {
     Py_ssize_t cap;
     Py_ssize_t current; /* node being walked */
     PyObject *target;
-    Py_ssize_t found;   /* node index of target, or -1 */
+    Py_ssize_t found; /* node index of target, or -1 */
     int nomem;
 } graph_bfs_t;
 
 static int
-bfs_add(graph_bfs_t *b, PyObject *o, Py_ssize_t parent, Py_ssize_t depth)
+graph_bfs_add(graph_bfs_t *b, PyObject *o, Py_ssize_t parent, Py_ssize_t depth)
 {
     if (b->n == b->cap) {
         Py_ssize_t ncap = b->cap ? b->cap * 2 : 1024;
@@ -1018,7 +1024,7 @@ bfs_add(graph_bfs_t *b, PyObject *o, Py_ssize_t parent, Py_ssize_t depth)
 }
 
 static int
-bfs_visit(PyObject *o, void *arg)
+graph_bfs_visit(PyObject *o, void *arg)
 {
     graph_bfs_t *b = arg;
     /* Objects that cannot be walked (str, int, ...) lead nowhere: only
@@ -1028,7 +1034,7 @@ bfs_visit(PyObject *o, void *arg)
         graph_map_get(&b->map, o) >= 0) {
         return 0;
     }
-    if (bfs_add(b, o, b->current, b->depth[b->current] + 1) < 0) {
+    if (graph_bfs_add(b, o, b->current, b->depth[b->current] + 1) < 0) {
         b->nomem = 1;
         return 1;
     }
@@ -1057,7 +1063,7 @@ pyhost__graph_backref_chain(PyObject *target, PyObject *const *roots,
         if (graph_map_get(&b.map, roots[i]) >= 0) {
             continue;
         }
-        if (bfs_add(&b, roots[i], -1, 0) < 0) {
+        if (graph_bfs_add(&b, roots[i], -1, 0) < 0) {
             result = -ENOMEM;
             goto done;
         }
@@ -1078,7 +1084,7 @@ pyhost__graph_backref_chain(PyObject *target, PyObject *const *roots,
             continue;
         }
         b.current = k;
-        Py_TYPE(o)->tp_traverse(o, bfs_visit, &b);
+        Py_TYPE(o)->tp_traverse(o, graph_bfs_visit, &b);
         if (b.nomem) {
             result = -ENOMEM;
             goto done;

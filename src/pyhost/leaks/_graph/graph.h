@@ -34,7 +34,7 @@ void pyhost__findings_clear(pyhost__findings_t *f);
 
 /* The largest rank_limit: its tables (about 64 bytes an entry) must not
  * overflow a size_t. */
-#define PYHOST_GRAPH_MAX_LIMIT ((Py_ssize_t)1 << 40)
+#define PYHOST__GRAPH_MAX_LIMIT ((Py_ssize_t)1 << 40)
 
 /* What a scan computes and what it leaves out. */
 typedef struct {
@@ -44,9 +44,9 @@ typedef struct {
     Py_ssize_t nhidden;
     PyObject *const *exclude; /* never reported; borrowed */
     Py_ssize_t nexclude;
-    PyObject *own[8]; /* the scan call's own containers (its args tuple,
-                         kwargs dict, the exclude sequence, ...): never
-                         reported; NULL-padded */
+    PyObject *own[8];  /* the scan call's own containers (its args tuple,
+                          kwargs dict, the exclude sequence, ...): never
+                          reported; NULL-padded */
     PyObject *no_walk; /* a container neither walked nor reported; the
                           caller lists its references in hidden */
     PyObject *const *walk_extra; /* untracked containers walked as
@@ -55,10 +55,10 @@ typedef struct {
     PyTypeObject *const *exclude_types; /* instances never reported, and
                                            never walked as referrers */
     Py_ssize_t nexclude_types;
-    int want_orphans;   /* fill orphans */
-    int want_held;      /* fill held (tracked and untracked objects) */
+    int want_orphans;      /* fill orphans */
+    int want_held;         /* fill held (tracked and untracked objects) */
     Py_ssize_t rank_limit; /* >0: rank findings, walking at most this many
-                              objects each (at most PYHOST_GRAPH_MAX_LIMIT);
+                              objects each (at most PYHOST__GRAPH_MAX_LIMIT);
                               0: no ranking */
 } pyhost__scan_spec_t;
 

@@ -20,39 +20,39 @@
 #include "compat.h"
 #include "graph.h"
 
-typedef struct finding_object finding_object;
+typedef struct graph_finding graph_finding_t;
 
 typedef struct {
     PyObject *get_objects;     /* gc.get_objects, strong */
     PyTypeObject *FindingType; /* strong */
-    finding_object *findings;  /* live findings; protected by the GIL */
+    graph_finding_t *findings; /* live findings; protected by the GIL */
     Py_ssize_t nfindings;
-} leaks_state;
+} graph_state_t;
 
-static inline leaks_state *
-get_leaks_state(PyObject *module)
+static inline graph_state_t *
+get_graph_state(PyObject *module)
 {
-    return (leaks_state *)PyModule_GetState(module);
+    return (graph_state_t *)PyModule_GetState(module);
 }
 
 /* ---- Finding ------------------------------------------------------------ */
 
-struct finding_object {
+struct graph_finding {
     PyObject_HEAD
     PyObject *obj; /* strong; discounted by every scan (see top) */
     Py_ssize_t excess;
     Py_ssize_t kept_count;
     Py_ssize_t kept_bytes;
     int kept_complete;
-    leaks_state *state; /* the module outlives its type's instances */
-    finding_object *prev, *next;
+    graph_state_t *state; /* the module outlives its type's instances */
+    graph_finding_t *prev, *next;
 };
 
 /* Return a new Finding for f (its obj reference is taken over). */
 static PyObject *
-finding_new(leaks_state *st, pyhost__finding_t *f)
+graph_finding_new(graph_state_t *st, pyhost__finding_t *f)
 {
-    finding_object *self = PyObject_GC_New(finding_object, st->FindingType);
+    graph_finding_t *self = PyObject_GC_New(graph_finding_t, st->FindingType);
     if (self == NULL) {
         return NULL;
     }
@@ -75,7 +75,7 @@ finding_new(leaks_state *st, pyhost__finding_t *f)
 }
 
 static int
-finding_traverse(finding_object *self, visitproc visit, void *arg)
+graph_finding_traverse(graph_finding_t *self, visitproc visit, void *arg)
 {
     Py_VISIT(Py_TYPE(self));
     Py_VISIT(self->obj);
@@ -83,18 +83,18 @@ finding_traverse(finding_object *self, visitproc visit, void *arg)
 }
 
 static int
-finding_clear(finding_object *self)
+graph_finding_clear(graph_finding_t *self)
 {
     Py_CLEAR(self->obj);
     return 0;
 }
 
 static void
-finding_dealloc(finding_object *self)
+graph_finding_dealloc(graph_finding_t *self)
 {
     PyTypeObject *tp = Py_TYPE(self);
     PyObject_GC_UnTrack(self);
-    leaks_state *st = self->state;
+    graph_state_t *st = self->state;
     if (self->prev != NULL) {
         self->prev->next = self->next;
     }
@@ -105,13 +105,13 @@ finding_dealloc(finding_object *self)
         self->next->prev = self->prev;
     }
     st->nfindings--;
-    (void)finding_clear(self);
+    (void)graph_finding_clear(self);
     tp->tp_free((PyObject *)self);
     Py_DECREF(tp);
 }
 
 static PyObject *
-finding_get_obj(finding_object *self, void *closure)
+graph_finding_get_obj(graph_finding_t *self, void *closure)
 {
     (void)closure;
     if (self->obj == NULL) {
@@ -123,7 +123,7 @@ finding_get_obj(finding_object *self, void *closure)
 }
 
 static PyObject *
-finding_get_type(finding_object *self, void *closure)
+graph_finding_get_type(graph_finding_t *self, void *closure)
 {
     (void)closure;
     if (self->obj == NULL) {
@@ -133,14 +133,14 @@ finding_get_type(finding_object *self, void *closure)
 }
 
 static PyObject *
-finding_get_kept_complete(finding_object *self, void *closure)
+graph_finding_get_kept_complete(graph_finding_t *self, void *closure)
 {
     (void)closure;
     return PyBool_FromLong(self->kept_complete);
 }
 
 static PyObject *
-finding_repr(finding_object *self)
+graph_finding_repr(graph_finding_t *self)
 {
     if (self->obj == NULL) {
         return PyUnicode_FromString("<Finding (cleared)>");
@@ -151,42 +151,42 @@ finding_repr(finding_object *self)
         self->kept_complete ? "" : ">=", self->kept_count, self->kept_bytes);
 }
 
-static PyMemberDef finding_members[] = {
-    {"excess", Py_T_PYSSIZET, offsetof(finding_object, excess), Py_READONLY,
+static PyMemberDef graph_finding_members[] = {
+    {"excess", Py_T_PYSSIZET, offsetof(graph_finding_t, excess), Py_READONLY,
      "References to obj that no gc-tracked object accounts for."},
-    {"kept_count", Py_T_PYSSIZET, offsetof(finding_object, kept_count),
+    {"kept_count", Py_T_PYSSIZET, offsetof(graph_finding_t, kept_count),
      Py_READONLY, "Objects reachable only through obj (obj included)."},
-    {"kept_bytes", Py_T_PYSSIZET, offsetof(finding_object, kept_bytes),
+    {"kept_bytes", Py_T_PYSSIZET, offsetof(graph_finding_t, kept_bytes),
      Py_READONLY, "Their estimated shallow sizes, summed."},
     {NULL},
 };
 
-static PyGetSetDef finding_getset[] = {
-    {"obj", (getter)finding_get_obj, NULL, "The object found.", NULL},
-    {"type", (getter)finding_get_type, NULL, "type(obj).", NULL},
-    {"kept_complete", (getter)finding_get_kept_complete, NULL,
+static PyGetSetDef graph_finding_getset[] = {
+    {"obj", (getter)graph_finding_get_obj, NULL, "The object found.", NULL},
+    {"type", (getter)graph_finding_get_type, NULL, "type(obj).", NULL},
+    {"kept_complete", (getter)graph_finding_get_kept_complete, NULL,
      "False if kept_* is a lower bound (the walk hit its limit).", NULL},
     {NULL},
 };
 
-static PyType_Slot finding_slots[] = {
+static PyType_Slot graph_finding_slots[] = {
     {Py_tp_doc, "One object a pyhost.leaks scan reports.  Holding it does "
                 "not change later scans."},
-    {Py_tp_traverse, finding_traverse},
-    {Py_tp_clear, finding_clear},
-    {Py_tp_dealloc, finding_dealloc},
-    {Py_tp_repr, finding_repr},
-    {Py_tp_members, finding_members},
-    {Py_tp_getset, finding_getset},
+    {Py_tp_traverse, graph_finding_traverse},
+    {Py_tp_clear, graph_finding_clear},
+    {Py_tp_dealloc, graph_finding_dealloc},
+    {Py_tp_repr, graph_finding_repr},
+    {Py_tp_members, graph_finding_members},
+    {Py_tp_getset, graph_finding_getset},
     {0, NULL},
 };
 
-static PyType_Spec finding_spec = {
+static PyType_Spec graph_finding_spec = {
     .name = "pyhost.leaks._graph.Finding",
-    .basicsize = sizeof(finding_object),
+    .basicsize = sizeof(graph_finding_t),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
-    .slots = finding_slots,
+    .slots = graph_finding_slots,
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -194,7 +194,7 @@ static PyType_Spec finding_spec = {
 /* Return a new reference to the list to scan: objects itself, or a fresh
  * gc.get_objects() when objects is None. */
 static PyObject *
-leaks_objects_list(leaks_state *st, PyObject *objects)
+graph_objects_list(graph_state_t *st, PyObject *objects)
 {
     if (objects == Py_None) {
         return PyObject_CallNoArgs(st->get_objects);
@@ -208,16 +208,11 @@ leaks_objects_list(leaks_state *st, PyObject *objects)
     return Py_NewRef(objects);
 }
 
-/* Check that seq is a tuple of types; returns 0 or -1 with TypeError. */
+/* Check that the tuple seq (PyArg checked it is one) holds only types;
+ * returns 0 or -1 with TypeError. */
 static int
-leaks_check_types(PyObject *seq, const char *what)
+graph_check_types(PyObject *seq, const char *what)
 {
-    if (!PyTuple_Check(seq)) {
-        PyErr_Format(PyExc_TypeError,
-                     "%s must be a tuple of types, not %.200s", what,
-                     Py_TYPE(seq)->tp_name);
-        return -1;
-    }
     for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(seq); i++) {
         PyObject *t = PyTuple_GET_ITEM(seq, i);
         if (!PyType_Check(t)) {
@@ -230,16 +225,37 @@ leaks_check_types(PyObject *seq, const char *what)
     return 0;
 }
 
+/* Check lo <= value <= hi (hi < 0: no upper bound); returns 0 or -1 with
+ * ValueError.  The messages are pyhost.leaks._scan._check_int's, so an
+ * argument reads the same whether the Python API or this module refused
+ * it. */
+static int
+graph_check_range(const char *what, Py_ssize_t value, Py_ssize_t lo,
+                  Py_ssize_t hi)
+{
+    if (value < lo) {
+        PyErr_Format(PyExc_ValueError, "%s must be >= %zd, not %zd", what, lo,
+                     value);
+        return -1;
+    }
+    if (hi >= 0 && value > hi) {
+        PyErr_Format(PyExc_ValueError, "%s must be <= %zd, not %zd", what, hi,
+                     value);
+        return -1;
+    }
+    return 0;
+}
+
 /* Return a new list of Findings built from f (emptied). */
 static PyObject *
-leaks_findings_to_list(leaks_state *st, pyhost__findings_t *f)
+graph_findings_to_list(graph_state_t *st, pyhost__findings_t *f)
 {
     PyObject *list = PyList_New(f->len);
     if (list == NULL) {
         return NULL;
     }
     for (Py_ssize_t i = 0; i < f->len; i++) {
-        PyObject *item = finding_new(st, &f->items[i]);
+        PyObject *item = graph_finding_new(st, &f->items[i]);
         if (item == NULL) {
             Py_DECREF(list);
             return NULL;
@@ -252,7 +268,7 @@ leaks_findings_to_list(leaks_state *st, pyhost__findings_t *f)
 /* Parse the one optional argument objects of census() and identities();
  * fmt is "|O:name".  Sets *objects (borrowed, default None); 0 or -1. */
 static int
-leaks_parse_objects(PyObject *args, PyObject *kwargs, const char *fmt,
+graph_parse_objects(PyObject *args, PyObject *kwargs, const char *fmt,
                     PyObject **objects)
 {
     static char *kwlist[] = {"objects", NULL};
@@ -264,7 +280,7 @@ leaks_parse_objects(PyObject *args, PyObject *kwargs, const char *fmt,
 
 /* ---- methods ------------------------------------------------------------ */
 
-PyDoc_STRVAR(leaks_scan_doc,
+PyDoc_STRVAR(graph_scan_doc,
 "scan(objects=None, *, orphans=True, held=False, exclude=(),\n"
 "     exclude_types=(), rank_limit=10000, frame_refs=(), walk_extra=())\n"
 "--\n\n"
@@ -280,12 +296,12 @@ PyDoc_STRVAR(leaks_scan_doc,
 "untracked containers whose references held scans count too.");
 
 static PyObject *
-leaks_scan(PyObject *module, PyObject *args, PyObject *kwargs)
+graph_scan(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"objects", "orphans", "held", "exclude",
-                             "exclude_types", "rank_limit", "frame_refs",
-                             "walk_extra", NULL};
-    leaks_state *st = get_leaks_state(module);
+    static char *kwlist[] = {"objects",    "orphans",       "held",
+                             "exclude",    "exclude_types", "rank_limit",
+                             "frame_refs", "walk_extra",    NULL};
+    graph_state_t *st = get_graph_state(module);
     PyObject *objects = Py_None, *exclude = NULL, *exclude_types = NULL;
     PyObject *frame_refs = NULL, *walk_extra = NULL;
     int want_orphans = 1, want_held = 0;
@@ -296,21 +312,19 @@ leaks_scan(PyObject *module, PyObject *args, PyObject *kwargs)
     PyTypeObject **types = NULL;
     pyhost__findings_t orphans = {0}, held = {0};
 
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|O$ppOOnO!O!:scan",
-                                     kwlist, &objects, &want_orphans,
-                                     &want_held, &exclude, &exclude_types,
-                                     &rank_limit, &PyTuple_Type, &frame_refs,
-                                     &PyTuple_Type, &walk_extra)) {
+    if (!PyArg_ParseTupleAndKeywords(
+            args, kwargs, "|O$ppOO!nO!O!:scan", kwlist, &objects,
+            &want_orphans, &want_held, &exclude, &PyTuple_Type, &exclude_types,
+            &rank_limit, &PyTuple_Type, &frame_refs, &PyTuple_Type,
+            &walk_extra)) {
         return NULL;
     }
-    if (rank_limit < 0 || rank_limit > PYHOST_GRAPH_MAX_LIMIT) {
-        PyErr_Format(PyExc_ValueError,
-                     "rank_limit must be >= 0 and <= %zd, not %zd",
-                     PYHOST_GRAPH_MAX_LIMIT, rank_limit);
+    if (graph_check_range("rank_limit", rank_limit, 0,
+                          PYHOST__GRAPH_MAX_LIMIT) < 0) {
         return NULL;
     }
     if (exclude_types != NULL &&
-        leaks_check_types(exclude_types, "exclude_types") < 0) {
+        graph_check_types(exclude_types, "exclude_types") < 0) {
         return NULL;
     }
     if (exclude != NULL) {
@@ -319,7 +333,7 @@ leaks_scan(PyObject *module, PyObject *args, PyObject *kwargs)
             return NULL;
         }
     }
-    list = leaks_objects_list(st, objects);
+    list = graph_objects_list(st, objects);
     if (list == NULL) {
         goto error;
     }
@@ -338,7 +352,7 @@ leaks_scan(PyObject *module, PyObject *args, PyObject *kwargs)
         types[i + 1] = (PyTypeObject *)PyTuple_GET_ITEM(exclude_types, i);
     }
     Py_ssize_t nhidden = 0;
-    for (finding_object *f = st->findings; f != NULL; f = f->next) {
+    for (graph_finding_t *f = st->findings; f != NULL; f = f->next) {
         if (f->obj != NULL) {
             hidden[nhidden++] = f->obj;
         }
@@ -354,17 +368,17 @@ leaks_scan(PyObject *module, PyObject *args, PyObject *kwargs)
         .nobjects = PyList_GET_SIZE(list),
         .hidden = hidden,
         .nhidden = nhidden,
-        .exclude = excl ? (PyObject *const *)PySequence_Fast_ITEMS(excl)
-                        : NULL,
+        .exclude =
+            excl ? (PyObject *const *)PySequence_Fast_ITEMS(excl) : NULL,
         .nexclude = excl ? PySequence_Fast_GET_SIZE(excl) : 0,
         /* excl: PySequence_Fast's new list when exclude was no list or
          * tuple, an orphan otherwise reported. */
         .own = {args, kwargs, exclude, exclude_types, frame_refs, walk_extra,
                 objects, excl},
         .no_walk = frame_refs,
-        .walk_extra = walk_extra ? (PyObject *const *)&PyTuple_GET_ITEM(
-                                       walk_extra, 0)
-                                 : NULL,
+        .walk_extra = walk_extra
+                          ? (PyObject *const *)&PyTuple_GET_ITEM(walk_extra, 0)
+                          : NULL,
         .nwalk_extra = walk_extra ? PyTuple_GET_SIZE(walk_extra) : 0,
         .exclude_types = types,
         .nexclude_types = ntypes + 1,
@@ -377,24 +391,26 @@ leaks_scan(PyObject *module, PyObject *args, PyObject *kwargs)
     if (rc == -EEXIST) {
         PyErr_Format(PyExc_ValueError,
                      "objects lists the same object twice (again at index "
-                     "%zd)", bad);
+                     "%zd)",
+                     bad);
         goto error;
     }
     if (rc == -EINVAL) {
         PyErr_Format(PyExc_ValueError,
                      "frame_refs claims more references to a %.200s than it "
-                     "has", Py_TYPE(hidden[bad])->tp_name);
+                     "has",
+                     Py_TYPE(hidden[bad])->tp_name);
         goto error;
     }
     if (rc < 0) {
         PyErr_NoMemory();
         goto error;
     }
-    orph_list = leaks_findings_to_list(st, &orphans);
+    orph_list = graph_findings_to_list(st, &orphans);
     if (orph_list == NULL) {
         goto error;
     }
-    held_list = leaks_findings_to_list(st, &held);
+    held_list = graph_findings_to_list(st, &held);
     if (held_list == NULL) {
         goto error;
     }
@@ -414,7 +430,7 @@ error:
 
 /* PyUnstable_GC_VisitObjects callback: count obj; 0 stops the walk. */
 static int
-leaks_census_visit(PyObject *obj, void *arg)
+graph_census_visit(PyObject *obj, void *arg)
 {
     pyhost__census_t *c = arg;
     if (pyhost__census_add(c, obj) < 0) {
@@ -424,21 +440,21 @@ leaks_census_visit(PyObject *obj, void *arg)
     return 1;
 }
 
-PyDoc_STRVAR(leaks_census_doc,
+PyDoc_STRVAR(graph_census_doc,
 "census(objects=None)\n"
 "--\n\n"
 "Count objects (default: the gc-tracked ones) by exact type.  Return a\n"
 "dict {type: (count, estimated_bytes)}.");
 
 static PyObject *
-leaks_census(PyObject *module, PyObject *args, PyObject *kwargs)
+graph_census(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     PyObject *objects, *list = NULL, *result = NULL;
     pyhost__census_t c = {0};
     int types_held = 0;
 
-    if (leaks_parse_objects(args, kwargs, "|O:census", &objects) < 0) {
+    if (graph_parse_objects(args, kwargs, "|O:census", &objects) < 0) {
         return NULL;
     }
     if (pyhost__census_init(&c) < 0) {
@@ -448,15 +464,15 @@ leaks_census(PyObject *module, PyObject *args, PyObject *kwargs)
      * itself (3.12+): that list costs more than the counting.  No object
      * can die during the walk (no Python code runs), and the types are
      * taken (strong references) before the dict is built. */
-    if (objects == Py_None && pyhost__gc_visit_objects(leaks_census_visit,
-                                                      &c) == 0) {
+    if (objects == Py_None &&
+        pyhost__gc_visit_objects(graph_census_visit, &c) == 0) {
         if (c.used < 0) {
             PyErr_NoMemory();
             goto error;
         }
     }
     else {
-        list = leaks_objects_list(st, objects);
+        list = graph_objects_list(st, objects);
         if (list == NULL) {
             goto error;
         }
@@ -501,22 +517,22 @@ error:
     return result;
 }
 
-PyDoc_STRVAR(leaks_identities_doc,
+PyDoc_STRVAR(graph_identities_doc,
 "identities(objects=None)\n"
 "--\n\n"
 "Return a bytes object of sorted 64-bit identity keys (address and type\n"
 "tag) of objects (default: the gc-tracked ones), as a snapshot keeps them.");
 
 static PyObject *
-leaks_identities(PyObject *module, PyObject *args, PyObject *kwargs)
+graph_identities(PyObject *module, PyObject *args, PyObject *kwargs)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     PyObject *objects, *list = NULL, *result = NULL;
 
-    if (leaks_parse_objects(args, kwargs, "|O:identities", &objects) < 0) {
+    if (graph_parse_objects(args, kwargs, "|O:identities", &objects) < 0) {
         return NULL;
     }
-    list = leaks_objects_list(st, objects);
+    list = graph_objects_list(st, objects);
     if (list == NULL) {
         return NULL;
     }
@@ -539,15 +555,17 @@ error:
     return result;
 }
 
-/* Return 0 and set *keys and *n from bytes made by identities(). */
+/* Set *keys and *n from the bytes b made by identities(); returns 0, or -1
+ * with ValueError when b cannot hold whole keys. */
 static int
-leaks_keys_from(PyObject *b, const char *what, const uint64_t **keys,
+graph_keys_from(PyObject *b, const char *what, const uint64_t **keys,
                 Py_ssize_t *n)
 {
-    if (!PyBytes_Check(b) || PyBytes_GET_SIZE(b) % sizeof(uint64_t) != 0) {
-        PyErr_Format(PyExc_TypeError,
-                     "%s must be bytes from identities(), not %.200s", what,
-                     Py_TYPE(b)->tp_name);
+    if (PyBytes_GET_SIZE(b) % sizeof(uint64_t) != 0) {
+        PyErr_Format(PyExc_ValueError,
+                     "%s must be bytes from identities(), a multiple of 8 "
+                     "bytes long, not %zd",
+                     what, PyBytes_GET_SIZE(b));
         return -1;
     }
     *keys = (const uint64_t *)PyBytes_AS_STRING(b);
@@ -555,34 +573,40 @@ leaks_keys_from(PyObject *b, const char *what, const uint64_t **keys,
     return 0;
 }
 
-PyDoc_STRVAR(leaks_new_objects_doc,
+PyDoc_STRVAR(graph_new_objects_doc,
 "new_objects(old, new, types, limit)\n"
 "--\n\n"
 "Return {type: [obj, ...]}: up to limit live gc-tracked objects of each of\n"
 "types whose identity is in the keys new (None: any) and not in old.");
 
 static PyObject *
-leaks_new_objects(PyObject *module, PyObject *args)
+graph_new_objects(PyObject *module, PyObject *args)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     PyObject *old_b, *new_b, *types;
     Py_ssize_t limit;
     const uint64_t *old_k, *new_k = NULL;
     Py_ssize_t old_n, new_n = 0;
     PyObject *list = NULL, *result = NULL;
 
-    if (!PyArg_ParseTuple(args, "OOOn:new_objects", &old_b, &new_b, &types,
-                          &limit)) {
+    if (!PyArg_ParseTuple(args, "SOO!n:new_objects", &old_b, &new_b,
+                          &PyTuple_Type, &types, &limit)) {
         return NULL;
     }
-    if (leaks_keys_from(old_b, "old", &old_k, &old_n) < 0 ||
+    /* new: bytes or None, which PyArg has no format for; the message is
+     * the one PyArg gives for "S". */
+    if (new_b != Py_None && !PyBytes_Check(new_b)) {
+        PyErr_Format(PyExc_TypeError,
+                     "new_objects() argument 2 must be bytes or None, "
+                     "not %.200s",
+                     Py_TYPE(new_b)->tp_name);
+        return NULL;
+    }
+    if (graph_keys_from(old_b, "old", &old_k, &old_n) < 0 ||
         (new_b != Py_None &&
-         leaks_keys_from(new_b, "new", &new_k, &new_n) < 0) ||
-        leaks_check_types(types, "types") < 0) {
-        return NULL;
-    }
-    if (limit < 0) {
-        PyErr_Format(PyExc_ValueError, "limit must be >= 0, not %zd", limit);
+         graph_keys_from(new_b, "new", &new_k, &new_n) < 0) ||
+        graph_check_types(types, "types") < 0 ||
+        graph_check_range("limit", limit, 0, -1) < 0) {
         return NULL;
     }
     list = PyObject_CallNoArgs(st->get_objects);
@@ -604,8 +628,8 @@ leaks_new_objects(PyObject *module, PyObject *args)
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
         PyObject *o = PyList_GET_ITEM(list, i);
-        PyObject *bucket = PyDict_GetItemWithError(result,
-                                                   (PyObject *)Py_TYPE(o));
+        PyObject *bucket =
+            PyDict_GetItemWithError(result, (PyObject *)Py_TYPE(o));
         if (bucket == NULL) {
             if (PyErr_Occurred()) {
                 goto error;
@@ -633,7 +657,7 @@ error:
     return NULL;
 }
 
-PyDoc_STRVAR(leaks_backref_chain_doc,
+PyDoc_STRVAR(graph_backref_chain_doc,
 "backref_chain(target, roots, max_depth, skip_types=())\n"
 "--\n\n"
 "Breadth-first search from roots (a list) over tp_traverse.  Return the\n"
@@ -641,25 +665,23 @@ PyDoc_STRVAR(leaks_backref_chain_doc,
 "reachable within max_depth references.");
 
 static PyObject *
-leaks_backref_chain(PyObject *module, PyObject *args)
+graph_backref_chain(PyObject *module, PyObject *args)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     PyObject *target, *roots, *skip = NULL;
     Py_ssize_t max_depth;
     PyObject **chain = NULL;
     PyTypeObject **types = NULL;
     PyObject *result = NULL;
 
-    if (!PyArg_ParseTuple(args, "OO!n|O:backref_chain", &target,
-                          &PyList_Type, &roots, &max_depth, &skip)) {
+    if (!PyArg_ParseTuple(args, "OO!n|O!:backref_chain", &target, &PyList_Type,
+                          &roots, &max_depth, &PyTuple_Type, &skip)) {
         return NULL;
     }
-    if (max_depth < 0) {
-        PyErr_Format(PyExc_ValueError, "max_depth must be >= 0, not %zd",
-                     max_depth);
+    if (graph_check_range("max_depth", max_depth, 0, -1) < 0) {
         return NULL;
     }
-    if (skip != NULL && leaks_check_types(skip, "skip_types") < 0) {
+    if (skip != NULL && graph_check_types(skip, "skip_types") < 0) {
         return NULL;
     }
     Py_ssize_t nskip = skip ? PyTuple_GET_SIZE(skip) : 0;
@@ -705,74 +727,76 @@ error:
     return result;
 }
 
-PyDoc_STRVAR(leaks_sizeof_doc,
+PyDoc_STRVAR(graph_sizeof_doc,
 "sizeof(obj)\n"
 "--\n\n"
 "The shallow size pyhost.leaks estimates for obj, from its type's layout.");
 
 static PyObject *
-leaks_sizeof(PyObject *module, PyObject *obj)
+graph_sizeof(PyObject *module, PyObject *obj)
 {
     (void)module;
     return PyLong_FromSsize_t(pyhost__graph_sizeof(obj));
 }
 
-PyDoc_STRVAR(leaks_is_interned_doc,
+PyDoc_STRVAR(graph_is_interned_doc,
 "is_interned(s)\n"
 "--\n\n"
 "True if the str s is interned (shared by code objects and C tables),\n"
 "without interning it as sys.intern() would.");
 
 static PyObject *
-leaks_is_interned(PyObject *module, PyObject *s)
+graph_is_interned(PyObject *module, PyObject *s)
 {
     (void)module;
     if (!PyUnicode_Check(s)) {
-        PyErr_Format(PyExc_TypeError, "is_interned() expects a str, not "
-                     "%.200s", Py_TYPE(s)->tp_name);
+        /* The message PyArg gives a METH_O "U" argument. */
+        PyErr_Format(PyExc_TypeError,
+                     "is_interned() argument must be str, not %.200s",
+                     Py_TYPE(s)->tp_name);
         return NULL;
     }
     return PyBool_FromLong(PyUnicode_CHECK_INTERNED(s) != 0);
 }
 
-PyDoc_STRVAR(leaks_hidden_count_doc,
+PyDoc_STRVAR(graph_hidden_count_doc,
 "hidden_count(obj)\n"
 "--\n\n"
 "How many live Findings hold obj (references every scan discounts).");
 
 static PyObject *
-leaks_hidden_count(PyObject *module, PyObject *obj)
+graph_hidden_count(PyObject *module, PyObject *obj)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     Py_ssize_t n = 0;
-    for (finding_object *f = st->findings; f != NULL; f = f->next) {
+    for (graph_finding_t *f = st->findings; f != NULL; f = f->next) {
         n += f->obj == obj;
     }
     return PyLong_FromSsize_t(n);
 }
 
-static PyMethodDef leaks_methods[] = {
-    {"scan", (PyCFunction)(void (*)(void))leaks_scan,
-     METH_VARARGS | METH_KEYWORDS, leaks_scan_doc},
-    {"census", (PyCFunction)(void (*)(void))leaks_census,
-     METH_VARARGS | METH_KEYWORDS, leaks_census_doc},
-    {"identities", (PyCFunction)(void (*)(void))leaks_identities,
-     METH_VARARGS | METH_KEYWORDS, leaks_identities_doc},
-    {"new_objects", leaks_new_objects, METH_VARARGS, leaks_new_objects_doc},
-    {"backref_chain", leaks_backref_chain, METH_VARARGS,
-     leaks_backref_chain_doc},
-    {"sizeof", leaks_sizeof, METH_O, leaks_sizeof_doc},
-    {"is_interned", leaks_is_interned, METH_O, leaks_is_interned_doc},
-    {"hidden_count", leaks_hidden_count, METH_O, leaks_hidden_count_doc},
+static PyMethodDef graph_methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))graph_scan,
+     METH_VARARGS | METH_KEYWORDS, graph_scan_doc},
+    {"census", (PyCFunction)(void (*)(void))graph_census,
+     METH_VARARGS | METH_KEYWORDS, graph_census_doc},
+    {"identities", (PyCFunction)(void (*)(void))graph_identities,
+     METH_VARARGS | METH_KEYWORDS, graph_identities_doc},
+    {"new_objects", graph_new_objects, METH_VARARGS, graph_new_objects_doc},
+    {"backref_chain", graph_backref_chain, METH_VARARGS,
+     graph_backref_chain_doc},
+    {"sizeof", graph_sizeof, METH_O, graph_sizeof_doc},
+    {"is_interned", graph_is_interned, METH_O, graph_is_interned_doc},
+    {"hidden_count", graph_hidden_count, METH_O, graph_hidden_count_doc},
     {NULL, NULL, 0, NULL},
 };
 
 /* ---- module ------------------------------------------------------------- */
 
 static int
-leaks_exec(PyObject *module)
+graph_exec(PyObject *module)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     st->findings = NULL;
     st->nfindings = 0;
     PyObject *gc = PyImport_ImportModule("gc");
@@ -785,65 +809,65 @@ leaks_exec(PyObject *module)
         return -1;
     }
     st->FindingType = (PyTypeObject *)PyType_FromModuleAndSpec(
-        module, &finding_spec, NULL);
+        module, &graph_finding_spec, NULL);
     if (st->FindingType == NULL) {
         return -1;
     }
-    if (PyModule_AddObjectRef(module, "Finding",
-                              (PyObject *)st->FindingType) < 0 ||
+    if (PyModule_AddObjectRef(module, "Finding", (PyObject *)st->FindingType) <
+            0 ||
         PyModule_AddIntConstant(module, "MAX_RANK_LIMIT",
-                                (long)PYHOST_GRAPH_MAX_LIMIT) < 0) {
+                                (long)PYHOST__GRAPH_MAX_LIMIT) < 0) {
         return -1;
     }
     return 0;
 }
 
 static int
-leaks_traverse(PyObject *module, visitproc visit, void *arg)
+graph_traverse(PyObject *module, visitproc visit, void *arg)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     Py_VISIT(st->get_objects);
     Py_VISIT(st->FindingType);
     return 0;
 }
 
 static int
-leaks_clear(PyObject *module)
+graph_clear(PyObject *module)
 {
-    leaks_state *st = get_leaks_state(module);
+    graph_state_t *st = get_graph_state(module);
     Py_CLEAR(st->get_objects);
     Py_CLEAR(st->FindingType);
     return 0;
 }
 
 static void
-leaks_free(void *module)
+graph_free(void *module)
 {
-    (void)leaks_clear((PyObject *)module);
+    (void)graph_clear((PyObject *)module);
 }
 
-static PyModuleDef_Slot leaks_slots[] = {
-    {Py_mod_exec, leaks_exec},
+static PyModuleDef_Slot graph_slots[] = {
+    {Py_mod_exec, graph_exec},
 #if PY_VERSION_HEX >= 0x030C0000
     {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
 #endif
     {0, NULL},
 };
 
-static struct PyModuleDef leaks_module = {
+static struct PyModuleDef graph_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "pyhost.leaks._graph",
     .m_doc = "C half of pyhost.leaks: heap scans over tp_traverse.",
-    .m_size = sizeof(leaks_state),
-    .m_methods = leaks_methods,
-    .m_slots = leaks_slots,
-    .m_traverse = leaks_traverse,
-    .m_clear = leaks_clear,
-    .m_free = leaks_free,
+    .m_size = sizeof(graph_state_t),
+    .m_methods = graph_methods,
+    .m_slots = graph_slots,
+    .m_traverse = graph_traverse,
+    .m_clear = graph_clear,
+    .m_free = graph_free,
 };
 
 PyMODINIT_FUNC
 PyInit__graph(void)
 {
-    return PyModuleDef_Init(&leaks_module);
+    return PyModuleDef_Init(&graph_module);
 }
