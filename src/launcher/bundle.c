@@ -18,7 +18,7 @@
 static const char bundle_usage[] = "usage: pyhost bundle DIR [--app PATH]\n";
 
 int
-launcher_bundle(int argc, char **argv)
+pyhost__launcher_bundle(int argc, char **argv)
 {
     const char *dir = NULL, *app = "";
     for (int i = 1; i < argc; i++) {
@@ -55,8 +55,15 @@ launcher_bundle(int argc, char **argv)
     }
     const char *const *defaults = pyhost_default_paths();
     const char *bargv[] = {
-        "bundle", dir, app, exe, lib ? lib : exe, libpython,
-        defaults[0], defaults[1], pyhost_python_version(),
+        "bundle",
+        dir,
+        app,
+        exe,
+        lib ? lib : exe,
+        libpython,
+        defaults[0],
+        defaults[1],
+        pyhost_python_version(),
     };
     pyhost_config_t cfg;
     pyhost_config_init(&cfg);
@@ -76,7 +83,7 @@ launcher_bundle(int argc, char **argv)
         fprintf(stderr, "pyhost bundle: %s\n", pyhost_message(host));
     }
     else {
-        pyhost_run_string(host, launcher_bundle_py);
+        pyhost_run_string(host, bundle_py_source);
         status = pyhost_finish(host);
     }
     pyhost_free(host);

@@ -2,11 +2,11 @@
  *
  * launcher.h: what main.c needs from the other launcher files.
  */
-#ifndef PYHOST_LAUNCHER_H
-#define PYHOST_LAUNCHER_H
+#ifndef PYHOST__LAUNCHER_H
+#define PYHOST__LAUNCHER_H
 
 /* `pyhost bundle DIR [--app PATH]`: argv[0] is "bundle".  Returns the exit
  * status. */
-int launcher_bundle(int argc, char **argv);
+int pyhost__launcher_bundle(int argc, char **argv);
 
-#endif /* PYHOST_LAUNCHER_H */
+#endif /* PYHOST__LAUNCHER_H */

@@ -277,7 +277,7 @@ main(int argc, char **argv)
     launcher_args_t args = {0};
     char pth[PATH_MAX + 16];
     if (argc >= 2 && strcmp(argv[1], "bundle") == 0) {
-        return launcher_bundle(argc - 1, argv + 1);
+        return pyhost__launcher_bundle(argc - 1, argv + 1);
     }
     int status = launcher_parse(argc, argv, &args);
     if (status >= 0) {

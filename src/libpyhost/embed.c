@@ -233,14 +233,14 @@ embed_copy_config(pyhost_t *host, const pyhost_config_t *config)
     }
     /* Relative names would make getpath search PATH again, and make
      * multiprocessing relaunch whatever the current folder holds. */
-    if ((rc = embed_check_absolute(host, config->executable,
-                                   "executable")) != PYHOST_OK ||
+    if ((rc = embed_check_absolute(host, config->executable, "executable")) !=
+            PYHOST_OK ||
         (rc = embed_check_absolute(host, config->program_name,
                                    "program_name")) != PYHOST_OK) {
         goto fail;
     }
-    host->executable = config->executable ? strdup(config->executable)
-                                          : pyhost__self_exe();
+    host->executable =
+        config->executable ? strdup(config->executable) : pyhost__self_exe();
     if (config->program_name != NULL || host->executable != NULL) {
         host->program_name = strdup(config->program_name ? config->program_name
                                                          : host->executable);
@@ -346,11 +346,10 @@ embed_init_python(pyhost_t *host, const pyhost_config_t *config)
     }
     status = Py_InitializeFromConfig(&pc);
     if (PyStatus_Exception(status)) {
-        rc = pyhost__fail(host, PYHOST_EINIT,
-                          "CPython refused to start: %s%s%s",
-                          status.func ? status.func : "",
-                          status.func ? ": " : "",
-                          status.err_msg ? status.err_msg : "error");
+        rc = pyhost__fail(
+            host, PYHOST_EINIT, "CPython refused to start: %s%s%s",
+            status.func ? status.func : "", status.func ? ": " : "",
+            status.err_msg ? status.err_msg : "error");
         if (PyStatus_IsExit(status)) {
             host->exit_code = status.exitcode;
         }
@@ -464,8 +463,8 @@ embed_describe_location(pyhost_t *host, PyObject *exc)
         PyObject *f = embed_text(file);
         long n = PyLong_AsLong(line);
         if (f != NULL) {
-            pyhost__append(host, "File \"%s\", line %ld: ",
-                           PyBytes_AS_STRING(f), n);
+            pyhost__append(host,
+                           "File \"%s\", line %ld: ", PyBytes_AS_STRING(f), n);
             Py_DECREF(f);
         }
     }
@@ -500,8 +499,8 @@ embed_print_exception(PyObject *exc)
     PyObject *hook = PySys_GetObject("excepthook"); /* borrowed */
     PyObject *res = NULL;
     if (hook != NULL) {
-        res = PyObject_CallFunctionObjArgs(hook, type, exc,
-                                           tb ? tb : Py_None, NULL);
+        res = PyObject_CallFunctionObjArgs(hook, type, exc, tb ? tb : Py_None,
+                                           NULL);
     }
     if (res == NULL) {
         PyErr_Clear();
@@ -723,8 +722,8 @@ pyhost_run_module(pyhost_t *host, const char *name)
     PyObject *result = NULL;
     PyObject *runpy = PyImport_ImportModule("runpy");
     if (runpy != NULL) {
-        result = PyObject_CallMethod(runpy, "_run_module_as_main", "si",
-                                     name, 1);
+        result =
+            PyObject_CallMethod(runpy, "_run_module_as_main", "si", name, 1);
         Py_DECREF(runpy);
     }
     rc = embed_outcome(host, result, host->print_errors);
@@ -744,8 +743,8 @@ pyhost_run_string(pyhost_t *host, const char *code)
     PyObject *main = PyImport_AddModule("__main__"); /* borrowed */
     if (main != NULL) {
         PyObject *globals = PyModule_GetDict(main);
-        result = PyRun_StringFlags(code, Py_file_input, globals, globals,
-                                   NULL);
+        result =
+            PyRun_StringFlags(code, Py_file_input, globals, globals, NULL);
     }
     rc = embed_outcome(host, result, host->print_errors);
     PyGILState_Release(gil);
@@ -819,15 +818,15 @@ pyhost_run_repl(pyhost_t *host)
     PyObject *main = PyImport_AddModule("__main__"); /* borrowed */
     if (ns != NULL && main != NULL &&
         PyDict_SetItemString(ns, "__builtins__", PyEval_GetBuiltins()) == 0) {
-        PyObject *r = PyRun_StringFlags(embed_repl_code, Py_file_input, ns,
-                                        ns, NULL);
+        PyObject *r =
+            PyRun_StringFlags(embed_repl_code, Py_file_input, ns, ns, NULL);
         Py_XDECREF(r);
         fn = r ? PyDict_GetItemString(ns, "_pyhost_repl") : NULL;
     }
     if (fn != NULL) {
-        result = PyObject_CallFunction(
-            fn, "Ois", main, host->quiet,
-            host->path_file ? host->path_file : "built-in default");
+        result = PyObject_CallFunction(fn, "Ois", main, host->quiet,
+                                       host->path_file ? host->path_file
+                                                       : "built-in default");
     }
     Py_XDECREF(ns);
     rc = embed_outcome(host, result, host->print_errors);

@@ -22,8 +22,8 @@
 
 /* The started host.  Plain C data, set before Py_InitializeFromConfig and
  * cleared after Py_FinalizeEx; read with the GIL held. */
-static pyhost_t *embed_module_host;
-static int embed_module_registered;
+static pyhost_t *embedmodule_started;
+static int embedmodule_registered;
 
 int
 pyhost__inside(const pyhost_t *host, const char *path)
@@ -69,12 +69,12 @@ embedmodule_str_or_none(const char *s)
 static pyhost_t *
 embedmodule_host(void)
 {
-    if (embed_module_host == NULL) {
+    if (embedmodule_started == NULL) {
         PyErr_SetString(PyExc_RuntimeError,
                         "_pyhost_embed: libpyhost is not running this "
                         "interpreter");
     }
-    return embed_module_host;
+    return embedmodule_started;
 }
 
 /* Set dict[key] = value and release value (a new reference or NULL with
@@ -113,8 +113,8 @@ embedmodule_config(PyObject *module, PyObject *Py_UNUSED(ignored))
         embedmodule_put(d, "program_name",
                         embedmodule_str_or_none(host->program_name)) < 0 ||
         embedmodule_put(d, "home", embedmodule_str_or_none(host->home)) < 0 ||
-        embedmodule_put(d, "scrubbed",
-                        embedmodule_strings(&host->scrubbed)) < 0) {
+        embedmodule_put(d, "scrubbed", embedmodule_strings(&host->scrubbed)) <
+            0) {
         Py_XDECREF(d);
         return NULL;
     }
@@ -183,9 +183,8 @@ embedmodule_origin(pyhost_t *host, PyObject *module, const char **kind,
             for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
                 PyObject *item = PyList_GET_ITEM(list, i);
                 /* A folder that is not a str cannot be judged: outside. */
-                int in = PyUnicode_Check(item)
-                             ? embedmodule_inside(host, item)
-                             : 0;
+                int in =
+                    PyUnicode_Check(item) ? embedmodule_inside(host, item) : 0;
                 if (in < 0) {
                     Py_DECREF(list);
                     goto error;
@@ -253,8 +252,8 @@ embedmodule_collect(pyhost_t *host)
         if (file == NULL) {
             goto error;
         }
-        PyObject *entry = Py_BuildValue("(OONs)", name, file,
-                                        PyBool_FromLong(inside), kind);
+        PyObject *entry =
+            Py_BuildValue("(OONs)", name, file, PyBool_FromLong(inside), kind);
         Py_DECREF(file);
         if (entry == NULL || PyList_Append(result, entry) < 0) {
             Py_XDECREF(entry);
@@ -287,8 +286,8 @@ embedmodule_audit(PyObject *module, PyObject *Py_UNUSED(ignored))
         return NULL;
     }
     for (Py_ssize_t i = 0; i < PyList_GET_SIZE(full); i++) {
-        PyObject *short_entry = PyTuple_GetSlice(PyList_GET_ITEM(full, i), 0,
-                                                 3);
+        PyObject *short_entry =
+            PyTuple_GetSlice(PyList_GET_ITEM(full, i), 0, 3);
         if (short_entry == NULL) {
             Py_DECREF(full);
             return NULL;
@@ -408,19 +407,19 @@ int
 pyhost__register_module(pyhost_t *host)
 {
     /* The inittab can only grow, and only before Python starts. */
-    if (!embed_module_registered) {
+    if (!embedmodule_registered) {
         if (PyImport_AppendInittab("_pyhost_embed", embedmodule_init) < 0) {
             return pyhost__fail(host, PYHOST_EINIT,
                                 "cannot register _pyhost_embed");
         }
-        embed_module_registered = 1;
+        embedmodule_registered = 1;
     }
-    embed_module_host = host;
+    embedmodule_started = host;
     return PYHOST_OK;
 }
 
 void
 pyhost__unregister_module(void)
 {
-    embed_module_host = NULL;
+    embedmodule_started = NULL;
 }

@@ -5,28 +5,30 @@
  * provides (path file, stdlib check, environment scrub, the built-in
  * module, the audit walk).
  */
-#ifndef PYHOST_EMBED_INTERNAL_H
-#define PYHOST_EMBED_INTERNAL_H
+#ifndef PYHOST__INTERNAL_H
+#define PYHOST__INTERNAL_H
 
 #include <stddef.h>
 
 #include "pyhost/embed.h"
 
 /* A list of malloc'd strings, always NULL-terminated when non-empty. */
-typedef struct pyhost__strlist {
+typedef struct {
     char **items;
     size_t count;
     size_t capacity;
 } pyhost__strlist_t;
 
-enum pyhost__state {
+/* Where a host is in its life: pyhost_start() moves it from NEW to
+ * STARTED, pyhost_finish() from STARTED to FINISHED. */
+typedef enum {
     PYHOST__NEW,
     PYHOST__STARTED,
     PYHOST__FINISHED
-};
+} pyhost__state_t;
 
 struct pyhost {
-    enum pyhost__state state;
+    pyhost__state_t state;
     /* Everything below is owned by the host and set by pyhost_start(). */
     pyhost__strlist_t paths; /* sys.path, absolute, real paths */
     /* paths + each script run: "inside".  Grows under the GIL, since
@@ -47,8 +49,7 @@ struct pyhost {
 
 /* strlist.c */
 int pyhost__strlist_append(pyhost__strlist_t *list, const char *item);
-int pyhost__strlist_contains(const pyhost__strlist_t *list,
-                             const char *item);
+int pyhost__strlist_contains(const pyhost__strlist_t *list, const char *item);
 void pyhost__strlist_clear(pyhost__strlist_t *list);
 
 /* Format the host's message and return code (for `return pyhost__fail`). */
@@ -90,4 +91,4 @@ void pyhost__unregister_module(void);
 /* 1 if path lies under one of host->roots. */
 int pyhost__inside(const pyhost_t *host, const char *path);
 
-#endif /* PYHOST_EMBED_INTERNAL_H */
+#endif /* PYHOST__INTERNAL_H */

@@ -96,10 +96,9 @@ pathfile_open(pyhost_t *host, const char *file, FILE **out)
     }
     if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return pyhost__fail(host, PYHOST_EPATHFILE,
-                            "path file '%s' is %s, not a file", file,
-                            S_ISDIR(st.st_mode) ? "a directory"
-                                                : "something else");
+        return pyhost__fail(
+            host, PYHOST_EPATHFILE, "path file '%s' is %s, not a file", file,
+            S_ISDIR(st.st_mode) ? "a directory" : "something else");
     }
     *out = fdopen(fd, "r");
     if (*out == NULL) {
@@ -199,8 +198,8 @@ pyhost__pathfile_read(pyhost_t *host, const char *file, int *site)
         }
     }
     if (ferror(fp)) {
-        rc = pyhost__fail(host, PYHOST_EPATHFILE, "cannot read '%s': %s",
-                          file, strerror(errno ? errno : EIO));
+        rc = pyhost__fail(host, PYHOST_EPATHFILE, "cannot read '%s': %s", file,
+                          strerror(errno ? errno : EIO));
         goto fail;
     }
     if (host->paths.count == before) {

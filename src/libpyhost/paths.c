@@ -66,8 +66,7 @@ pyhost__resolve(pyhost_t *host, const char *entry, const char *base,
             return pyhost__fail(host, PYHOST_ENOMEM, "out of memory");
         }
         return pyhost__fail(host, PYHOST_EINVAL, "%s: '%s' %s", what, joined,
-                            err == ENOENT ? "does not exist"
-                                          : strerror(err));
+                            err == ENOENT ? "does not exist" : strerror(err));
     }
     struct stat st;
     if (stat(real, &st) != 0 ||

@@ -89,8 +89,8 @@ pyhost__zip_has(const char *path, const char *name)
             break;
         }
         size_t n = stdlib_le16(dir + pos + 28);
-        size_t skip = 46 + n + stdlib_le16(dir + pos + 30) +
-                      stdlib_le16(dir + pos + 32);
+        size_t skip =
+            46 + n + stdlib_le16(dir + pos + 30) + stdlib_le16(dir + pos + 32);
         if (pos + 46 + n > dir_size) {
             found = -1;
             break;
@@ -162,8 +162,7 @@ pyhost__check_stdlib(pyhost_t *host)
         pyhost__append(host, "\n  %s (%s)", entry, why);
     }
     if (host->path_file != NULL) {
-        pyhost__append(host, "\nThe entries come from '%s'.",
-                       host->path_file);
+        pyhost__append(host, "\nThe entries come from '%s'.", host->path_file);
     }
     return PYHOST_ENOSTDLIB;
 }

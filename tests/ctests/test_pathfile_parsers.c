@@ -5,7 +5,8 @@
  * zip central-directory scan behind the stdlib check.  Besides the good
  * and bad cases, every truncation and many byte flips of a valid archive
  * must give an answer, never a crash (the ASan build runs this too).
- * Exits 0 (pass) or 1 (fail), as meson's ctests expect.
+ * Exits T_EXIT_PASS or T_EXIT_FAIL (helpers.h); the first failed check
+ * ends the run.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -14,18 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers.h"
 #include "internal.h"
-
-static int failures;
-
-#define CHECK(cond)                                                          \
-    do {                                                                     \
-        if (!(cond)) {                                                       \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__,           \
-                    __LINE__, #cond);                                        \
-            failures++;                                                      \
-        }                                                                    \
-    } while (0)
 
 static void
 put16(unsigned char *p, unsigned v)
@@ -65,76 +56,96 @@ make_zip(unsigned char *buf, const char *name)
     return pos + 22;
 }
 
-static void
+/* Write size bytes of data to path.  Returns 0, or -1 (said on stderr). */
+static int
 write_file(const char *path, const void *data, size_t size)
 {
     FILE *f = fopen(path, "wb");
-    if (f == NULL || fwrite(data, 1, size, f) != size) {
+    if (f == NULL) {
         perror(path);
-        exit(1);
+        return -1;
     }
-    fclose(f);
+    int ok = fwrite(data, 1, size, f) == size;
+    if (fclose(f) != 0 || !ok) {
+        perror(path);
+        return -1;
+    }
+    return 0;
 }
 
-static void
+/* The zip scan: a member found, a member missing, not a zip, no file,
+ * then every truncation and every byte flip of a valid archive answer
+ * within {-1, 0, 1} (and a truncated one never claims the member). */
+static int
 test_zip(const char *dir)
 {
     unsigned char zip[512], copy[512];
     char path[4096];
     snprintf(path, sizeof(path), "%s/t.zip", dir);
     size_t size = make_zip(zip, "encodings/__init__.pyc");
-    write_file(path, zip, size);
+    CHECK(write_file(path, zip, size) == 0);
     CHECK(pyhost__zip_has(path, "encodings/__init__.pyc") == 1);
     CHECK(pyhost__zip_has(path, "encodings/__init__.py") == 0);
-    write_file(path, "not a zip", 9);
+    CHECK(write_file(path, "not a zip", 9) == 0);
     CHECK(pyhost__zip_has(path, "encodings/__init__.pyc") == -1);
     CHECK(pyhost__zip_has("/nonexistent.zip", "x") == -1);
     for (size_t cut = 0; cut < size; cut++) { /* every truncation */
-        write_file(path, zip, cut);
+        CHECK(write_file(path, zip, cut) == 0);
         CHECK(pyhost__zip_has(path, "encodings/__init__.pyc") <= 0);
     }
     for (size_t i = 0; i < size; i++) { /* flip each byte */
         memcpy(copy, zip, size);
         copy[i] ^= 0xFF;
-        write_file(path, copy, size);
+        CHECK(write_file(path, copy, size) == 0);
         int r = pyhost__zip_has(path, "encodings/__init__.pyc");
         CHECK(r >= -1 && r <= 1);
     }
+    return T_EXIT_PASS;
 }
 
-/* Read a path file with content; return the status and leave the message
- * in host. */
+/* Write content to dir/t._pth and read it with host's paths emptied.
+ * Returns the reader's status (the message stays in host), or
+ * PYHOST_EINVAL if the file could not be written. */
 static int
 read_pth(pyhost_t *host, const char *dir, const char *content, size_t size)
 {
     char path[4096];
     int site = 0;
     snprintf(path, sizeof(path), "%s/t._pth", dir);
-    write_file(path, content, size);
+    if (write_file(path, content, size) != 0) {
+        return PYHOST_EINVAL;
+    }
     pyhost__strlist_clear(&host->paths);
     host->message[0] = '\0';
     return pyhost__pathfile_read(host, path, &site);
 }
 
-static void
-test_pathfile(const char *dir)
+/* Comments, blank lines, surrounding blanks and CRLF are skipped; "."
+ * is the file's own folder; a relative file name works; "import site"
+ * turns site on. */
+static int
+test_pathfile_good(pyhost_t *host, const char *dir)
 {
-    pyhost_t *host = pyhost_new();
     char text[8192];
-    int site = 0, rc;
-    CHECK(host != NULL);
-    snprintf(text, sizeof(text), "# comment\n\n  %s  # trailing\n.\r\n",
-             dir);
+    int site = 0;
+    snprintf(text, sizeof(text), "# comment\n\n  %s  # trailing\n.\r\n", dir);
     CHECK(read_pth(host, dir, text, strlen(text)) == PYHOST_OK);
     CHECK(host->paths.count == 2);
     CHECK(strcmp(host->paths.items[1], host->paths.items[0]) == 0);
     snprintf(text, sizeof(text), "%s\nimport site\n", dir);
-    write_file("t2._pth", text, strlen(text));
+    CHECK(write_file("t2._pth", text, strlen(text)) == 0);
     pyhost__strlist_clear(&host->paths);
-    CHECK(pyhost__pathfile_read(host, "t2._pth", &site) == PYHOST_OK);
-    CHECK(site == 1);
+    int rc = pyhost__pathfile_read(host, "t2._pth", &site);
     unlink("t2._pth");
+    CHECK(rc == PYHOST_OK);
+    CHECK(site == 1);
+    return T_EXIT_PASS;
+}
 
+/* Each malformed file is refused with a message naming the line. */
+static int
+test_pathfile_bad(pyhost_t *host, const char *dir)
+{
     static const struct {
         const char *content;
         size_t size;
@@ -144,41 +155,63 @@ test_pathfile(const char *dir)
         {"/nonexistent\n", 13, ":1: '/nonexistent' does not exist"},
         {"import sys\n", 11, ":1: 'import sys': the only import"},
         {"\xC3\x28\n", 3, ":1: not valid UTF-8 (byte 0xc3 at column 1)"},
-        {"\xED\xA0\x80\n", 4, ":1: not valid UTF-8"}, /* a surrogate */
+        {"\xED\xA0\x80\n", 4, ":1: not valid UTF-8"},     /* a surrogate */
         {"\xF0\x82\x82\xAC\n", 5, ":1: not valid UTF-8"}, /* overlong */
         {"a\0b\n", 4, ":1: the line contains a NUL byte"},
     };
+    int site = 0;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        rc = read_pth(host, dir, bad[i].content, bad[i].size);
-        CHECK(rc == PYHOST_EPATHFILE);
-        if (strstr(host->message, bad[i].message) == NULL) {
-            fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, host->message,
-                    bad[i].message);
-            failures++;
+        int rc = read_pth(host, dir, bad[i].content, bad[i].size);
+        if (rc != PYHOST_EPATHFILE ||
+            strstr(host->message, bad[i].message) == NULL) {
+            fprintf(stderr, "case %zu: status %d, '%s' lacks '%s'\n", i, rc,
+                    host->message, bad[i].message);
         }
+        CHECK(rc == PYHOST_EPATHFILE);
+        CHECK(strstr(host->message, bad[i].message) != NULL);
     }
     CHECK(pyhost__pathfile_read(host, dir, &site) == PYHOST_EPATHFILE);
     CHECK(strstr(host->message, "is a directory, not a file") != NULL);
+    return T_EXIT_PASS;
+}
 
-    /* The length limit is the entry's: a long comment is fine, a long
-     * entry is refused with its length (not echoed). */
-    size_t long_size = 2 * PATH_MAX + 64;
-    char *longer = malloc(long_size);
-    CHECK(longer != NULL);
-    if (longer != NULL) {
-        int n = snprintf(longer, long_size, "%s # ", dir);
-        memset(longer + n, 'c', long_size - (size_t)n - 2);
-        longer[long_size - 2] = '\n';
-        longer[long_size - 1] = '\0';
-        CHECK(read_pth(host, dir, longer, long_size - 1) == PYHOST_OK);
-        CHECK(host->paths.count == 1);
-        memset(longer, 'e', long_size - 2);
-        CHECK(read_pth(host, dir, longer, long_size - 1) == PYHOST_EPATHFILE);
-        CHECK(strstr(host->message, ":1: the entry is ") != NULL);
-        CHECK(strlen(host->message) < strlen(dir) + 128);
-        free(longer);
+/* The length limit is the entry's: a long comment is fine, a long entry
+ * is refused with its length (not echoed). */
+static int
+test_pathfile_long_lines(pyhost_t *host, const char *dir)
+{
+    static char longer[2 * PATH_MAX + 64];
+    size_t long_size = sizeof(longer);
+    int n = snprintf(longer, long_size, "%s # ", dir);
+    CHECK(n > 0 && (size_t)n < long_size - 2);
+    memset(longer + n, 'c', long_size - (size_t)n - 2);
+    longer[long_size - 2] = '\n';
+    longer[long_size - 1] = '\0';
+    CHECK(read_pth(host, dir, longer, long_size - 1) == PYHOST_OK);
+    CHECK(host->paths.count == 1);
+    memset(longer, 'e', long_size - 2);
+    CHECK(read_pth(host, dir, longer, long_size - 1) == PYHOST_EPATHFILE);
+    CHECK(strstr(host->message, ":1: the entry is ") != NULL);
+    CHECK(strlen(host->message) < strlen(dir) + 128);
+    return T_EXIT_PASS;
+}
+
+/* Run the path-file tests on one host, which is freed whatever the
+ * result. */
+static int
+test_pathfile(const char *dir)
+{
+    pyhost_t *host = pyhost_new();
+    CHECK(host != NULL);
+    int rc = test_pathfile_good(host, dir);
+    if (rc == T_EXIT_PASS) {
+        rc = test_pathfile_bad(host, dir);
+    }
+    if (rc == T_EXIT_PASS) {
+        rc = test_pathfile_long_lines(host, dir);
     }
     pyhost_free(host);
+    return rc;
 }
 
 int
@@ -187,16 +220,15 @@ main(void)
     char dir[] = "/tmp/pyhost-ctest-XXXXXX";
     if (mkdtemp(dir) == NULL || chdir(dir) != 0) {
         perror("mkdtemp");
-        return 1;
+        return T_EXIT_FAIL;
     }
-    test_zip(dir);
-    test_pathfile(dir);
+    int rc = test_zip(dir);
+    if (rc == T_EXIT_PASS) {
+        rc = test_pathfile(dir);
+    }
     unlink("t.zip");
     unlink("t._pth");
+    unlink("t2._pth");
     rmdir(dir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    return 0;
+    return rc;
 }

@@ -19,9 +19,8 @@ static const char *
 capi_rc(int rc)
 {
     static const char *const names[] = {
-        "OK",        "EINVAL", "EPATHFILE",  "ENOSTDLIB",
-        "EINIT",     "ESTATE", "ENOMEM",     "EOPEN",
-        "EEXCEPTION", "ESYSEXIT", "EINTERRUPT"};
+        "OK",     "EINVAL", "EPATHFILE",  "ENOSTDLIB", "EINIT",     "ESTATE",
+        "ENOMEM", "EOPEN",  "EEXCEPTION", "ESYSEXIT",  "EINTERRUPT"};
     return (rc <= 0 && rc >= -10) ? names[-rc] : "?";
 }
 

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """The hostile-environment vectors, shared by test_hostile_environment.py and
-hostile_table.py (which prints the README's table).
+bench/hostile_environment.py (which prints the README's table).
 
 Each vector plants files and/or sets variables whose code, if it ever runs,
 creates a canary file.  A run counts as PWN when its canary exists

@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
-"""Helpers shared by the embed tests, the hostile-environment table and the
-start-up benchmark: where the installed launcher and libpyhost are, the
-stdlib they were built against, and how to compile a C program against the
-installed libpyhost."""
+"""Helpers shared by the libpyhost tests and bench/hostile_environment.py:
+where the installed launcher and libpyhost are, the stdlib they were built
+against, how to write a path file, and how to compile a C program against
+the installed libpyhost."""
 import os
 import pathlib
 import subprocess
 import sys
 import sysconfig
+
+from testenv import SANITIZED, scaled
 
 VERSION = "%d.%d" % sys.version_info[:2]
 SCRIPTS = pathlib.Path(sysconfig.get_path("scripts"))
@@ -24,7 +26,6 @@ DYNLOAD = os.path.realpath(sysconfig.get_config_var("DESTSHARED"))
 BASE_PYTHON = os.path.realpath(
     os.path.join(sys.base_prefix, "bin", "python" + VERSION))
 REPO = pathlib.Path(__file__).resolve().parents[2]
-SANITIZED = os.environ.get("PYHOST_SANITIZED") == "1"
 
 
 def write_pth(path, entries, extra=""):
@@ -58,8 +59,11 @@ def compile_c(sources, output, use_python=True, extra=()):
     return pathlib.Path(output)
 
 
-def run(cmd, timeout=60, **kwargs):
-    """subprocess.run with text output captured."""
+def run(cmd, timeout=None, **kwargs):
+    """subprocess.run with text output captured.  timeout (default 60 s,
+    widened by testenv.scaled) only stops a hung child."""
+    if timeout is None:
+        timeout = scaled(60)
     kwargs.setdefault("capture_output", True)
     kwargs.setdefault("text", True)
     return subprocess.run([str(c) for c in cmd], timeout=timeout, **kwargs)

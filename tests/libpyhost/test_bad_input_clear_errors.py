@@ -26,19 +26,19 @@ def assert_clean_failure(p, *fragments):
     assert "Traceback" not in p.stderr
 
 
-def test_missing_path_file(launcher, tmp_path):
+def test_missing_path_file_is_named(launcher, tmp_path):
     f = tmp_path / "nope._pth"
     assert_clean_failure(start_with(launcher, f),
                          "path file '%s' does not exist" % f)
 
 
-def test_directory_instead_of_path_file(launcher, tmp_path):
+def test_directory_as_path_file_is_refused(launcher, tmp_path):
     assert_clean_failure(start_with(launcher, tmp_path),
                          "path file '%s' is a directory, not a file"
                          % tmp_path)
 
 
-def test_unreadable_path_file(launcher, tmp_path):
+def test_unreadable_path_file_is_named(launcher, tmp_path):
     if os.geteuid() == 0:
         # root reads through permissions; this file fails at read().
         f = "/proc/self/mem"
@@ -65,7 +65,8 @@ def test_unreadable_path_file(launcher, tmp_path):
     (b"STDLIB\n" + b"x" * (1 << 20) + b"\n",
      ":2: the entry is 1048576 bytes long; a path cannot be longer"),
 ])
-def test_malformed_path_file(launcher, tmp_path, content, fragment):
+def test_malformed_path_file_names_the_line(launcher, tmp_path, content,
+                                            fragment):
     f = tmp_path / "bad._pth"
     f.write_bytes(content.replace(b"STDLIB", STDLIB.encode()))
     p = start_with(launcher, f)
@@ -124,7 +125,7 @@ def test_system_exit_codes_like_python3(launcher, tmp_path, code):
         assert ours.stderr == theirs.stderr
 
 
-def test_sys_exit_without_argument(launcher, tmp_path):
+def test_sys_exit_without_argument_exits_0(launcher, tmp_path):
     ours, theirs = side_by_side(launcher, tmp_path, "import sys; sys.exit()")
     assert ours.returncode == theirs.returncode == 0
 

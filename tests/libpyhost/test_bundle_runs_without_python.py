@@ -30,7 +30,7 @@ def bundle(tmp_path_factory, launcher):
     return dest
 
 
-def test_layout(bundle):
+def test_bundle_holds_launcher_libpython_stdlib_zip_and_app(bundle):
     zip_name = "python%s.zip" % V.replace(".", "")
     assert (bundle / "pyhost").is_file()
     assert (bundle / ("libpython%s.so.1.0" % V)).is_file()
@@ -58,7 +58,7 @@ def test_moved_bundle_audits_clean(bundle, tmp_path):
     assert all(entry.startswith(str(moved)) for entry in path)
 
 
-def test_audit_catches_an_outside_import(bundle, tmp_path):
+def test_bundle_audit_catches_an_outside_import(bundle, tmp_path):
     (tmp_path / "stray.py").write_text("X = 1\n")
     p = run([bundle / "pyhost", "--audit", "-c",
              "import sys; sys.path.append(%r); import stray"
@@ -82,7 +82,7 @@ def hidden_pythons():
                   if not any(c.startswith(d + "/") for d in found))
 
 
-def test_starts_with_every_python_hidden(bundle, tmp_path):
+def test_bundle_starts_with_every_python_hidden(bundle, tmp_path):
     if shutil.which("unshare") is None:
         pytest.skip("unshare (util-linux) is not installed")
     probe = subprocess.run(["unshare", "-m", "true"], capture_output=True)
@@ -111,7 +111,8 @@ def test_starts_with_every_python_hidden(bundle, tmp_path):
     (["DEST", "--app", "/nonexistent/app"], 1,
      "--app /nonexistent/app does not exist"),
 ])
-def test_bundle_usage_errors(launcher, tmp_path, args, status, message):
+def test_bundle_usage_errors_are_named(launcher, tmp_path, args, status,
+                                       message):
     args = [str(tmp_path / "d") if a == "DEST" else a for a in args]
     p = run([launcher, "bundle", *args])
     assert p.returncode == status

@@ -30,7 +30,7 @@ def test_config_describes_the_start(launcher, pth, tmp_path):
     }
 
 
-def test_audit_from_python(launcher, tmp_path):
+def test_audit_from_python_marks_modules_from_outside(launcher, tmp_path):
     (tmp_path / "stray.py").write_text("X = 1\n")
     code = ("import _pyhost_embed, sys, json; sys.path.append(%r); "
             "import stray; a = _pyhost_embed.audit(); "
@@ -46,7 +46,7 @@ def test_audit_from_python(launcher, tmp_path):
     ]
 
 
-def test_not_importable_outside_libpyhost():
+def test_embed_module_is_not_importable_outside_libpyhost():
     p = run([embedtools.BASE_PYTHON, "-I", "-c", "import _pyhost_embed"])
     assert p.returncode == 1
     assert "No module named '_pyhost_embed'" in p.stderr

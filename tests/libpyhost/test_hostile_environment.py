@@ -3,8 +3,8 @@
 under the installed launcher (none may fire, sys.path must equal the path
 file's list exactly, the program must succeed) and under plain python3,
 where the vectors marked as positive controls must fire, which proves each
-planted payload is real.  hostile_table.py prints the same runs for the
-README."""
+planted payload is real.  bench/hostile_environment.py prints the same
+runs, under all four modes, as the README's table."""
 import pytest
 
 import embed_hostile as hostile

@@ -72,7 +72,8 @@ def test_site_packages_by_absolute_path(launcher, pth):
     assert p.stdout.strip() == str(embedtools.PACKAGE / "__init__.py")
 
 
-def test_script_module_code_and_stdin_argv(launcher, tmp_path):
+def test_sys_argv_like_python3_for_script_module_code_and_stdin(launcher,
+                                                                tmp_path):
     script = tmp_path / "show.py"
     script.write_text("import sys; print(sys.argv, __name__, __file__)\n")
     p = run([launcher, script, "a", "-b"])
@@ -120,7 +121,7 @@ def test_multiprocessing_spawn_relaunches_pyhost(launcher, tmp_path):
                                                       str(tmp_path)]))
 
 
-def test_help_and_version(launcher):
+def test_help_and_version_exit_0(launcher):
     p = run([launcher, "--help"])
     assert p.returncode == 0 and "usage: pyhost" in p.stdout
     p = run([launcher, "--version"])

@@ -68,7 +68,7 @@ def test_console_start_failure_is_reported(launcher, pth, fake_pkg):
 
 @pytest.mark.parametrize("spec", ["", "abc", "70000", "-1", "host:",
                                   "h'x:80", "1.2.3.4:80:x"])
-def test_console_bad_spec(launcher, spec):
+def test_console_bad_spec_exits_2(launcher, spec):
     p = run([launcher, "--console", spec, "-c", "print('must not run')"])
     assert p.returncode == 2
     assert p.stdout == ""
