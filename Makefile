@@ -2,14 +2,16 @@
 #
 # The two set-up commands (README): `make run` and `make test`.  Both install
 # what is missing (Debian packages with apt-get, Python packages into a
-# virtual environment made from $(PYTHON)), build, then run.
+# virtual environment made from $(PYTHON)), build, then run.  Also:
+# `make bench` (writes docs/benchmarks.md) and `make format` (clang-format
+# over every C file).  docs/contributing.md has the per-part commands.
 
 PYTHON ?= python3
 PYVER := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV := build/venv-$(PYVER)
 BUILDDIR := build/cp-$(PYVER)
 
-.PHONY: all deps build run test bench clean
+.PHONY: all deps build run test bench format clean
 
 all: build
 
@@ -31,8 +33,17 @@ run: build
 test: deps
 	@PYTHON=$(PYTHON) .ci/test-all
 
+# Every benchmark, then docs/benchmarks.md rewritten with their tables;
+# `make bench BENCH="echo console"` runs those only and replaces their
+# sections.
+BENCH ?=
 bench: build
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/run.py $(BENCH)
+
+# Rewrites the C files as .clang-format says (`make test` fails on a
+# difference; .ci/check-format shows it).
+format: deps
+	.ci/check-format --fix
 
 clean:
 	rm -rf build node_modules tests/artifacts

@@ -31,7 +31,7 @@ typedef struct {
     int fd;
     size_t sent;
     size_t received;
-    int want_out;  // registered for EPOLLOUT (a send was short)
+    int want_out; // registered for EPOLLOUT (a send was short)
 } client_conn_t;
 
 static double
@@ -63,8 +63,7 @@ client_cpu_us(long pid)
     }
     unsigned long long utime = 0, stime = 0;
     // Fields after ')': 3 state ... 14 utime, 15 stime.
-    if (sscanf(p + 2,
-               "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
                &utime, &stime) != 2) {
         return -1;
     }

@@ -10,7 +10,7 @@
 // Prints "port=N" on stdout once it listens, then serves until killed.
 
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE  // accept4
+#define _GNU_SOURCE // accept4
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@
 // A connection and the bytes it still owes its peer.
 typedef struct {
     int fd;
-    char *pending;  // owned; NULL when everything was written
+    char *pending; // owned; NULL when everything was written
     size_t pending_len;
     size_t pending_off;
 } server_conn_t;
@@ -44,7 +44,7 @@ server_die(const char *what)
 static void
 server_close(server_conn_t *c)
 {
-    close(c->fd);  // also removes it from the epoll set
+    close(c->fd); // also removes it from the epoll set
     free(c->pending);
     free(c);
 }

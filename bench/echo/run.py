@@ -130,11 +130,13 @@ def fmt_ratio(a, b):
 
 
 def print_table(results, kinds, seconds, rounds, pinned, missing):
-    print(f"# echo benchmark: {versions()}")
+    # Plain lines, not "# ...": bench/run.py copies this output into
+    # docs/benchmarks.md, where a leading "#" would be a heading.
+    print(f"Echo benchmark: {versions()}.")
     pinning = ("server pinned to core 0, client to core 1" if pinned
                else "NOT pinned (taskset or a second core is missing)")
-    print(f"# {rounds} interleaved rounds x {seconds:g} s per cell, "
-          f"medians; {pinning}")
+    print(f"{rounds} interleaved rounds x {seconds:g} s per cell, "
+          f"medians; {pinning}.")
     print()
     print("| conns | msg | server | rt/s | server CPU us/rt | rt/s vs gevent"
           " | rt/s vs uvloop-streams | CPU vs uvloop-streams |")
@@ -157,8 +159,10 @@ def print_table(results, kinds, seconds, rounds, pinned, missing):
                 print(f"| {conns} | {label} | {kind} | {rts:,.0f} | "
                       f"{cpu:.1f} | {fmt_ratio(rts, g[0])} | "
                       f"{fmt_ratio(rts, u[0])} | {fmt_ratio(cpu, u[1])} |")
+    if missing:
+        print()
     for kind, why in missing.items():
-        print(f"# {kind}: not measured: {why}")
+        print(f"Not measured: {kind}: {why}")
 
 
 def main(argv=None):

@@ -106,8 +106,7 @@ main(void)
     PyGILState_STATE gil = PyGILState_Ensure();
     int rc = game_run_frames();
     PyGILState_Release(gil);
-    if (pyhost_run_string(host, "import logic; logic.report()") !=
-        PYHOST_OK) {
+    if (pyhost_run_string(host, "import logic; logic.report()") != PYHOST_OK) {
         fprintf(stderr, "game: %s\n", pyhost_message(host));
         rc = -1;
     }
