@@ -176,16 +176,17 @@ class Interrupt(Exception):
     pass
 
 
-def _stash_bytes(a, b, data):
-    """Leave data in a's stash: a tasklet's recv on a gets it, but an
-    exception is thrown into the tasklet before it runs again (what a
-    Timeout firing in the same hub round does)."""
+def _interrupt_a_completed_recv(a, b, data, flags=0, before_resume=None):
+    """A tasklet's recv on a gets data, but an exception is thrown into the
+    tasklet before it runs again (what a Timeout firing in the same hub
+    round does).  before_resume() runs between the throw and the
+    tasklet's resumption."""
     hub = _hub.get_hub()
     outcome = []
 
     def reader():
         try:
-            outcome.append(a.recv(100))
+            outcome.append(a.recv(100, flags))
         except Interrupt:
             outcome.append("interrupted")
 
@@ -197,9 +198,16 @@ def _stash_bytes(a, b, data):
         assert time.monotonic() < give_up
         hub.yield_()
     hub.throw(t, Interrupt())
+    if before_resume is not None:
+        before_resume()
     t.join()
     assert outcome == ["interrupted"]
-    assert hub.stashed(a.fileno()) == len(data)
+
+
+def _stash_bytes(a, b, data):
+    """Leave data in a's stash (see _interrupt_a_completed_recv)."""
+    _interrupt_a_completed_recv(a, b, data)
+    assert _hub.get_hub().stashed(a.fileno()) == len(data)
 
 
 def test_data_received_after_a_recv_gave_up_comes_out_of_the_next_recv(
@@ -256,6 +264,39 @@ def test_close_drops_the_stash(backend):
     with c, d:
         d.sendall(b"new")
         assert c.recv(100) == b"new"
+
+
+def test_bytes_of_a_socket_closed_before_its_recv_resumed_never_reach_the_fds_next_socket(
+        backend):
+    hub = _hub.get_hub()
+    a, b = psocket.socketpair()
+    fd = a.fileno()
+    reused = []
+
+    def close_and_reuse():
+        a.close()
+        b.close()
+        reused.extend(psocket.socketpair())   # likely given fd again
+
+    _interrupt_a_completed_recv(a, b, b"old", before_resume=close_and_reuse)
+    c, d = reused
+    with c, d:
+        assert hub.stashed(fd) == 0
+        assert hub.stashed(c.fileno()) == 0
+        d.sendall(b"new")
+        assert c.recv(100) == b"new"
+
+
+def test_a_peek_cut_short_stashes_nothing_and_the_bytes_come_once(backend):
+    hub = _hub.get_hub()
+    a, b = psocket.socketpair()
+    with a, b:
+        _interrupt_a_completed_recv(a, b, b"peeked", flags=psocket.MSG_PEEK)
+        assert hub.stashed(a.fileno()) == 0
+        assert a.recv(100) == b"peeked"
+        a.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            a.recv(100)
 
 
 def test_socket_deadline_without_data_raises_and_stashes_nothing(backend):

@@ -86,11 +86,12 @@ typedef struct {
     PyObject *owner;  /* owned until completion: the buffer's object */
     Py_buffer view;   /* pinned until completion when has_view */
     int has_view;
-    int timed_out; /* the waiter's deadline asked for the cancel */
-    int closed;    /* close_fd asked for the cancel */
-    int done;      /* the hub has processed the completion; the
-                    * backend's op.completed may come earlier */
-    PyObject *hub; /* owned: the hub outlives its pending ops */
+    int timed_out;   /* the waiter's deadline asked for the cancel */
+    int closed;      /* close_fd asked for the cancel */
+    int done;        /* the hub has processed the completion; the
+                      * backend's op.completed may come earlier */
+    uint32_t fd_gen; /* RECV: its fd's generation when it started */
+    PyObject *hub;   /* owned: the hub outlives its pending ops */
 } pyhost__io_t;
 
 /* The io an op of the hub belongs to. */
@@ -102,10 +103,13 @@ pyhost__io_of(pyhost__op_t *op)
 
 /* Bytes that a receive got after its caller had stopped waiting (an
  * exception thrown into it): the next receive on the fd returns them
- * first.  data[off:len] is unread; data is PyMem memory. */
+ * first.  data[off:len] is unread; data is PyMem memory.  gen counts the
+ * closes of the fd number: bytes of a receive that started before a close
+ * belong to the closed socket, never to the next one given that number. */
 typedef struct {
     char *data;
     size_t off, len, cap;
+    uint32_t gen;
 } pyhost__stash_t;
 
 /* All fields belong to the hub's thread (and are protected by the GIL,

@@ -216,10 +216,9 @@ sockops_io_result(pyhost__io_t *io)
 
 /* ---- the stash -------------------------------------------------------- */
 
-/* Append n received bytes to fd's stash.  Return 0, or -1 with
- * MemoryError set. */
-static int
-sockops_stash_add(pyhost__hub_t *self, int fd, const char *buf, size_t n)
+/* Make fd's stash slot exist.  Return it, or NULL with MemoryError set. */
+static pyhost__stash_t *
+sockops_stash_slot(pyhost__hub_t *self, int fd)
 {
     if (fd >= self->stash_cap) {
         int ncap = self->stash_cap ? self->stash_cap : 64;
@@ -230,13 +229,21 @@ sockops_stash_add(pyhost__hub_t *self, int fd, const char *buf, size_t n)
             PyMem_Realloc(self->stash, (size_t)ncap * sizeof(*stash));
         if (stash == NULL) {
             PyErr_NoMemory();
-            return -1;
+            return NULL;
         }
         memset(stash + self->stash_cap, 0,
                (size_t)(ncap - self->stash_cap) * sizeof(*stash));
         self->stash = stash;
         self->stash_cap = ncap;
     }
+    return &self->stash[fd];
+}
+
+/* Append n received bytes to fd's stash (its slot exists: the receive
+ * made it).  Return 0, or -1 with MemoryError set. */
+static int
+sockops_stash_add(pyhost__hub_t *self, int fd, const char *buf, size_t n)
+{
     pyhost__stash_t *st = &self->stash[fd];
     if (st->len + n > st->cap) {
         size_t ncap = st->len + n;
@@ -277,13 +284,17 @@ sockops_stash_take(pyhost__hub_t *self, int fd, void *buf, size_t len,
     return n;
 }
 
-/* Forget fd's stash (its fd is being closed). */
+/* Forget fd's stashed bytes (read, or the fd is being closed); its
+ * generation stays. */
 void
 pyhost__hub_stash_drop(pyhost__hub_t *self, int fd)
 {
     if (fd >= 0 && fd < self->stash_cap) {
-        PyMem_Free(self->stash[fd].data);
-        memset(&self->stash[fd], 0, sizeof(self->stash[fd]));
+        pyhost__stash_t *st = &self->stash[fd];
+        uint32_t gen = st->gen;
+        PyMem_Free(st->data);
+        memset(st, 0, sizeof(*st));
+        st->gen = gen;
     }
 }
 
@@ -309,13 +320,20 @@ sockops_run_op(pyhost__hub_t *self, int kind, int fd, void *buf, size_t len,
                int flags, uint32_t events, int64_t deadline, PyObject *owner,
                Py_buffer *view)
 {
-    pyhost__io_t *io =
-        sockops_io_start(self, kind, fd, buf, len, flags, events);
+    /* A receive needs its fd's stash slot (and generation) from the start:
+     * bytes it gets after its caller stopped waiting may be stashed. */
+    pyhost__io_t *io = NULL;
+    if (kind != PYHOST__OP_RECV || sockops_stash_slot(self, fd) != NULL) {
+        io = sockops_io_start(self, kind, fd, buf, len, flags, events);
+    }
     if (io == NULL) {
         if (view != NULL) {
             PyBuffer_Release(view);
         }
         return -1;
+    }
+    if (kind == PYHOST__OP_RECV) {
+        io->fd_gen = self->stash[fd].gen;
     }
     io->owner = Py_XNewRef(owner);
     if (view != NULL) {
@@ -325,7 +343,11 @@ sockops_run_op(pyhost__hub_t *self, int kind, int fd, void *buf, size_t len,
     PyObject *r = pyhost__hub_io_wait(self, io, deadline);
     Py_ssize_t res;
     if (r == NULL) {
-        if (kind == PYHOST__OP_RECV && io->op.res > 0) {
+        /* Stash what a cut-short receive got, unless it only peeked (the
+         * kernel still holds those bytes) or its fd was closed meanwhile
+         * (they belong to the closed socket, not to the fd's next one). */
+        if (kind == PYHOST__OP_RECV && io->op.res > 0 && !(flags & MSG_PEEK) &&
+            !io->closed && self->stash[fd].gen == io->fd_gen) {
             PyObject *exc = pyhost__err_take();
             if (sockops_stash_add(self, fd, buf, (size_t)io->op.res) < 0) {
                 PyErr_WriteUnraisable((PyObject *)self);
@@ -581,11 +603,13 @@ pyhost__hub_wait_fds_meth(pyhost__hub_t *self, PyObject *args)
                           pyhost__timeout_converter, &timeout)) {
         return NULL;
     }
-    PyObject *seq = PySequence_Fast(pairs, "wait_fds needs a sequence");
+    /* A tuple copy: converting an item (its __index__) cannot then change
+     * the sequence under the loop. */
+    PyObject *seq = PySequence_Tuple(pairs);
     if (seq == NULL) {
         return NULL;
     }
-    Py_ssize_t count = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t count = PyTuple_GET_SIZE(seq);
     PyObject *result = NULL, *key = NULL, *first_exc = NULL;
     pyhost__io_t **ios = PyMem_Calloc(count ? count : 1, sizeof(*ios));
     if (ios == NULL) {
@@ -604,7 +628,7 @@ pyhost__hub_wait_fds_meth(pyhost__hub_t *self, PyObject *args)
     Py_ssize_t started = 0;
     for (; started < count; started++) {
         int fd, events;
-        PyObject *pair = PySequence_Fast_GET_ITEM(seq, started);
+        PyObject *pair = PyTuple_GET_ITEM(seq, started);
         if (!PyTuple_Check(pair)) {
             /* PyArg_ParseTuple would raise SystemError for it. */
             PyErr_SetString(PyExc_TypeError,
@@ -753,5 +777,10 @@ pyhost__hub_close_fd_meth(pyhost__hub_t *self, PyObject *arg)
     }
     self->backend->ops->forget_fd(self->backend, fd);
     pyhost__hub_stash_drop(self, fd);
+    if (fd >= 0 && fd < self->stash_cap) {
+        /* A receive that completed before this close but has not resumed
+         * yet must not stash for the fd's next owner. */
+        self->stash[fd].gen++;
+    }
     Py_RETURN_NONE;
 }
